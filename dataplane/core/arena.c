@@ -1,0 +1,72 @@
+#include "dataplane/core/arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/core/common.h"
+
+struct dp_arena_chunk {
+    dp_arena_chunk_t *next;
+    size_t size;
+    char data[];
+};
+
+#define ARENA_CHUNK 4000
+
+void *dp_arena_alloc(dp_arena_t *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n > a->left) {
+        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        dp_arena_chunk_t *c = dp_xmalloc(sizeof(*c) + size + 8);
+        c->size = size;
+        c->next = a->head;
+        a->head = c;
+        /* align the start of data to 8 */
+        uintptr_t p = ((uintptr_t)c->data + 7) & ~(uintptr_t)7;
+        a->cur = (char *)p;
+        a->left = size;
+    }
+    void *r = a->cur;
+    a->cur += n;
+    a->left -= n;
+    return r;
+}
+
+char *dp_arena_strndup(dp_arena_t *a, const char *s, size_t n)
+{
+    char *p = dp_arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *dp_arena_printf(dp_arena_t *a, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = dp_arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (len)
+        *len = (size_t)n;
+    return p;
+}
+
+void dp_arena_free(dp_arena_t *a)
+{
+    dp_arena_chunk_t *c = a->head;
+    while (c) {
+        dp_arena_chunk_t *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->cur = NULL;
+    a->left = 0;
+}

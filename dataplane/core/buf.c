@@ -1,0 +1,99 @@
+#include "dataplane/core/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/core/common.h"
+
+/* Per-thread cache of DP_BUF_CHUNK blocks: the I/O path allocates and
+ * releases them constantly as connections go busy and idle. */
+#define CACHE_MAX 64
+static _Thread_local void *chunk_cache[CACHE_MAX];
+static _Thread_local int chunk_cached;
+
+static void *chunk_get(void)
+{
+    if (chunk_cached > 0)
+        return chunk_cache[--chunk_cached];
+    return dp_xmalloc(DP_BUF_CHUNK);
+}
+
+static void chunk_put(void *p)
+{
+    if (chunk_cached < CACHE_MAX)
+        chunk_cache[chunk_cached++] = p;
+    else
+        free(p);
+}
+
+static void release(dp_buf_t *b)
+{
+    if (b->base == NULL)
+        return;
+    if (b->cap == DP_BUF_CHUNK)
+        chunk_put(b->base);
+    else
+        free(b->base);
+    b->base = NULL;
+    b->off = b->len = b->cap = 0;
+}
+
+char *dp_buf_reserve(dp_buf_t *b, size_t min, size_t *avail)
+{
+    if (b->base == NULL) {
+        size_t cap = min <= DP_BUF_CHUNK ? DP_BUF_CHUNK : min;
+        b->base = cap == DP_BUF_CHUNK ? chunk_get() : dp_xmalloc(cap);
+        b->cap = cap;
+        b->off = b->len = 0;
+    } else if (b->cap - b->off - b->len < min) {
+        if (b->off != 0) {
+            memmove(b->base, b->base + b->off, b->len);
+            b->off = 0;
+        }
+        if (b->cap - b->len < min) {
+            size_t cap = b->cap * 2;
+            while (cap - b->len < min)
+                cap *= 2;
+            char *nb = dp_xmalloc(cap);
+            memcpy(nb, b->base, b->len);
+            if (b->cap == DP_BUF_CHUNK)
+                chunk_put(b->base);
+            else
+                free(b->base);
+            b->base = nb;
+            b->cap = cap;
+        }
+    }
+    if (avail)
+        *avail = b->cap - b->off - b->len;
+    return b->base + b->off + b->len;
+}
+
+void dp_buf_commit(dp_buf_t *b, size_t n)
+{
+    b->len += n;
+}
+
+void dp_buf_append(dp_buf_t *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    char *dst = dp_buf_reserve(b, n, NULL);
+    memcpy(dst, p, n);
+    b->len += n;
+}
+
+void dp_buf_consume(dp_buf_t *b, size_t n)
+{
+    if (n >= b->len) {
+        release(b);
+        return;
+    }
+    b->off += n;
+    b->len -= n;
+}
+
+void dp_buf_free(dp_buf_t *b)
+{
+    release(b);
+}

@@ -1,0 +1,80 @@
+/* A non-blocking stream socket on a dp_loop: a file descriptor, a transport
+ * (raw now, TLS later), an input buffer the codec parses in place and an
+ * output queue flushed once per loop iteration.
+ *
+ * Ownership: the creator owns the dp_sock_t and ends it with
+ * dp_sock_close(); memory is released after the current callback returns,
+ * so a callback may close its own socket safely. */
+#ifndef DP_TRANSPORT_SOCK_H
+#define DP_TRANSPORT_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "dataplane/core/buf.h"
+#include "dataplane/core/loop.h"
+#include "dataplane/transport/transport.h"
+
+typedef struct dp_sock dp_sock_t;
+/* err is 0, or a negative DP_E* (DP_ECLOSED on EOF). */
+typedef void (*dp_sock_cb)(dp_sock_t *s, int err);
+
+struct dp_sock {
+    dp_loop_t *loop;
+    int fd;
+    ev_io rio, wio;
+    const dp_transport_ops_t *tops;
+    void *tctx;
+    dp_buf_t in;  /* received bytes not yet consumed by the codec */
+    dp_buf_t out; /* bytes queued for writing */
+    dp_sock_cb on_read;    /* data arrived in `in`, or error/EOF */
+    dp_sock_cb on_drain;   /* `out` became empty (optional) */
+    dp_sock_cb on_connect; /* outgoing connect finished (err 0 or failure) */
+    void *data;            /* the owner's */
+    size_t read_limit;     /* stop reading while in.len >= read_limit */
+    dp_sock_t *flush_next; /* dp_loop_t.flush_head list */
+    dp_sock_t *dead_next;
+    unsigned reading : 1;   /* read_start called and not stopped */
+    unsigned flush_queued : 1;
+    unsigned connecting : 1;
+    unsigned closed : 1;
+    unsigned shutdown_after_flush : 1;
+    unsigned write_error : 1;
+    struct sockaddr_storage peer;  /* remote address */
+    struct sockaddr_storage local; /* local address */
+};
+
+/* Wraps an accepted or connecting fd (made non-blocking here). */
+dp_sock_t *dp_sock_new(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops);
+/* Starts a non-blocking connect to addr; on_connect is called once.
+ * Returns NULL with errno set if the socket cannot even be created. */
+dp_sock_t *dp_sock_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len, dp_sock_cb on_connect);
+
+void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read);
+void dp_sock_read_stop(dp_sock_t *s);
+
+/* Queues data for writing (copying what cannot be written at once). Large
+ * writes on an empty queue go straight to the kernel. Errors surface
+ * through on_read (a write error closes the reading side too) . */
+void dp_sock_write(dp_sock_t *s, const struct iovec *iov, int iovcnt);
+static inline size_t dp_sock_pending(const dp_sock_t *s)
+{
+    return s->out.len;
+}
+/* After appending to s->out directly (serializers write there to save a
+ * copy): schedules the flush. */
+void dp_sock_queued(dp_sock_t *s);
+/* Writes queued output now instead of at the end of the iteration. */
+void dp_sock_flush(dp_sock_t *s);
+/* Half-closes (FIN) once the queued output is written. */
+void dp_sock_shutdown(dp_sock_t *s);
+/* Closes the fd now and frees the socket after the current callback. */
+void dp_sock_close(dp_sock_t *s);
+
+/* Loop hook: frees sockets closed during this iteration. */
+void dp_sock__reap(dp_loop_t *loop);
+void dp_sock__flush_all(dp_loop_t *loop);
+
+#endif
