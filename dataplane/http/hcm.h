@@ -1,0 +1,36 @@
+/* HTTP connection manager internals shared by the codecs and the router:
+ * per-listener and per-HCM stats, the reason phrases, local replies. */
+#ifndef DP_HTTP_HCM_H
+#define DP_HTTP_HCM_H
+
+#include "dataplane/admin/stats.h"
+#include "dataplane/http/stream.h"
+
+/* http.<stat_prefix>.* */
+typedef struct dp_hcm_stats {
+    dp_stat_t *cx_total, *cx_active, *cx_http1_total, *cx_destroy, *cx_protocol_error;
+    dp_stat_t *rq_total, *rq_http1_total, *rq_active, *rq_xx[6], *rq_completed;
+    dp_stat_t *rq_timeout, *rq_idle_timeout, *rs_too_large;
+} dp_hcm_stats_t;
+
+/* listener.<address>.* */
+typedef struct dp_listener_stats {
+    dp_stat_t *cx_total, *cx_active, *cx_destroy;
+} dp_listener_stats_t;
+
+/* The stats of a stat prefix / listener address, created on first use and
+ * cached (stats live forever). */
+dp_hcm_stats_t *dp_hcm_stats_get(const char *stat_prefix);
+dp_listener_stats_t *dp_listener_stats_get(const char *addr_str);
+
+/* The same, cached in the (immutable) config object: a benign race where
+ * two threads store the same pointer. */
+dp_hcm_stats_t *dp_hcm_stats_of(const dp_hcm_cfg_t *h);
+dp_listener_stats_t *dp_listener_stats_of(const dp_listener_cfg_t *l);
+
+const char *dp_http_reason(int status);
+
+/* Server-wide counters: http.<prefix> does not exist for protocol errors
+ * that happen before a request has a listener... it always has one. */
+
+#endif

@@ -1,0 +1,54 @@
+/* Internal, immutable form of envoy.config.cluster.v3.Cluster (with its
+ * ClusterLoadAssignment), built by xds/translate_cluster.c. The mutable
+ * side of a cluster (stats, circuit-breaker counters) lives in
+ * dp_cluster_rt_t, looked up by name, so it survives config swaps. */
+#ifndef DP_UPSTREAM_CLUSTER_T_H
+#define DP_UPSTREAM_CLUSTER_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef enum {
+    DP_LB_ROUND_ROBIN = 0, /* Envoy's enum values */
+    DP_LB_LEAST_REQUEST = 1,
+    DP_LB_RANDOM = 3,
+} dp_lb_policy_t;
+
+typedef enum {
+    DP_CLUSTER_STATIC = 0,
+    DP_CLUSTER_EDS = 3,
+} dp_cluster_type_t;
+
+typedef struct dp_endpoint {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    uint32_t weight;      /* load_balancing_weight, default 1 */
+    bool healthy;         /* health_status UNKNOWN/HEALTHY -> true */
+    char addr_str[64];    /* "10.0.0.1:8080" for admin/stats only, never in responses */
+    uint32_t priority;
+} dp_endpoint_t;
+
+struct dp_cluster_rt; /* dataplane/upstream/cluster.h */
+
+typedef struct dp_cluster_cfg {
+    _Atomic int refcnt;
+    char *name;
+    dp_cluster_type_t type;
+    dp_lb_policy_t lb_policy;
+    uint64_t connect_timeout_ms; /* default 5000 */
+    uint32_t per_connection_buffer_limit_bytes; /* default 1 MiB */
+    /* circuit_breakers, default priority thresholds (Envoy defaults 1024/1024/1024/3) */
+    uint32_t max_connections;
+    uint32_t max_pending_requests;
+    uint32_t max_requests;
+    uint32_t max_retries;
+    /* least_request_lb_config.choice_count, default 2 */
+    uint32_t choice_count;
+    dp_endpoint_t *endpoints;
+    size_t n_endpoints;
+    char *eds_service_name; /* EDS: the ClusterLoadAssignment name, else NULL */
+    struct dp_cluster_rt *rt;  /* runtime state shared across snapshots */
+} dp_cluster_cfg_t;
+
+#endif
