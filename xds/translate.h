@@ -1,0 +1,47 @@
+/* Envoy resources (decoded protobuf-c messages) -> internal immutable
+ * configs. The same functions serve the bootstrap's static_resources and
+ * xDS responses (STYLE.md 5: one config path).
+ *
+ * Error convention: on failure a function returns a negative DP_E* and
+ * writes "<field path from the resource root>: <reason>" into errbuf, e.g.
+ *   "filter_chains[0].filters[0].typed_config.http_filters[1].name: unknown HTTP filter 'envoy.filters.http.foo'"
+ * using the proto field names (snake_case) and [i] for repeated fields, so
+ * the bootstrap loader can map it to a file line and xDS can put it in a
+ * NACK. Everything a message sets that we do not implement is an error
+ * naming it (unknown fields, unsupported enum values, unsupported
+ * typed_config types unless the Envoy rules let it be optional). */
+#ifndef DP_XDS_TRANSLATE_H
+#define DP_XDS_TRANSLATE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+#include "dataplane/http/hcm-t.h"
+#include "dataplane/upstream/cluster-t.h"
+#include "xds/snapshot.h"
+
+/* Type URLs of the resource types. */
+#define DP_TYPE_LISTENER "type.googleapis.com/envoy.config.listener.v3.Listener"
+#define DP_TYPE_ROUTE "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+#define DP_TYPE_CLUSTER "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+#define DP_TYPE_ENDPOINT "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+
+/* Unpacks an encoded resource of `type` and rejects unknown fields
+ * anywhere in it (xds/unknown.h). *out is freed with
+ * protobuf_c_message_free_unpacked(*out, NULL). */
+int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, ProtobufCMessage **out, char *errbuf,
+                       size_t errlen);
+/* The resource's name (Listener.name, RouteConfiguration.name,
+ * Cluster.name, ClusterLoadAssignment.cluster_name). */
+const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m);
+
+/* envoy.config.listener.v3.Listener (with its HCM and HTTP filters). */
+int dp_translate_listener(const ProtobufCMessage *listener, dp_listener_cfg_t **out, char *errbuf, size_t errlen);
+/* envoy.config.route.v3.RouteConfiguration; builds the domain index. */
+int dp_translate_route_config(const ProtobufCMessage *rc, dp_route_config_t **out, char *errbuf, size_t errlen);
+/* envoy.config.cluster.v3.Cluster. For EDS clusters `cla` is the
+ * ClusterLoadAssignment received for it (NULL: no endpoints yet). */
+int dp_translate_cluster(const ProtobufCMessage *cluster, const ProtobufCMessage *cla, dp_cluster_cfg_t **out,
+                         char *errbuf, size_t errlen);
+
+#endif

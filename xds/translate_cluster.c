@@ -1,0 +1,302 @@
+/* envoy.config.cluster.v3.Cluster (+ its ClusterLoadAssignment) ->
+ * dp_cluster_cfg_t (cluster-t.h), with Envoy's defaults. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/core/common.h"
+#include "dataplane/upstream/cluster.h"
+#include "envoy/config/cluster/v3/circuit_breaker.pb-c.h"
+#include "envoy/config/cluster/v3/cluster.pb-c.h"
+#include "envoy/config/endpoint/v3/endpoint.pb-c.h"
+#include "envoy/config/endpoint/v3/endpoint_components.pb-c.h"
+#include "xds/translate.h"
+#include "xds/translate_util.h"
+
+typedef Envoy__Config__Cluster__V3__Cluster pb_cluster_t;
+typedef Envoy__Config__Cluster__V3__CircuitBreakers pb_breakers_t;
+typedef Envoy__Config__Endpoint__V3__ClusterLoadAssignment pb_cla_t;
+typedef Envoy__Config__Endpoint__V3__LocalityLbEndpoints pb_locality_t;
+typedef Envoy__Config__Endpoint__V3__LbEndpoint pb_lb_endpoint_t;
+
+/* Envoy's defaults (cluster.proto, circuit_breaker.proto). */
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define DEFAULT_BUFFER_LIMIT (1024 * 1024)
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_MAX_PENDING_REQUESTS 1024
+#define DEFAULT_MAX_REQUESTS 1024
+#define DEFAULT_MAX_RETRIES 3
+#define DEFAULT_CHOICE_COUNT 2
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    return ev ? ev->name : NULL;
+}
+
+/* ---- endpoints ------------------------------------------------------------- */
+
+static int xl_lb_endpoint(dp_xlate_t *x, const pb_lb_endpoint_t *e, dp_endpoint_t *o)
+{
+    size_t saved;
+    int rc;
+
+    if (e->host_identifier_case != ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT ||
+        e->endpoint == NULL)
+        return dp_xlate__fail_at(x, "endpoint", "required");
+    saved = dp_xlate__push(x, "endpoint.address");
+    rc = dp_xlate__address(x, e->endpoint->address, &o->addr, &o->addrlen, o->addr_str, sizeof(o->addr_str),
+                           NULL);
+    dp_xlate__pop(x, saved);
+    if (rc != 0)
+        return rc;
+    switch ((int)e->health_status) {
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN:
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY:
+        o->healthy = true;
+        break;
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNHEALTHY:
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__DRAINING:
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__TIMEOUT:
+    case ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__DEGRADED:
+        o->healthy = false;
+        break;
+    default:
+        return dp_xlate__fail_at(x, "health_status", "unknown value %d", (int)e->health_status);
+    }
+    o->weight = dp_xlate__u32(e->load_balancing_weight, 1);
+    if (o->weight < 1)
+        return dp_xlate__fail_at(x, "load_balancing_weight", "must be at least 1");
+    /* metadata only matters to subset load balancing (not modelled) and
+     * endpoint.hostname to health checks and auto_host_rewrite (neither
+     * implemented): Envoy ignores both without those features. */
+    return 0;
+}
+
+/* A ClusterLoadAssignment at the current path (the Cluster's
+ * load_assignment, or the root of an EDS resource). */
+static int xl_cla(dp_xlate_t *x, const pb_cla_t *cla, dp_cluster_cfg_t *c)
+{
+    size_t total = 0;
+
+    if (cla->cluster_name == NULL || cla->cluster_name[0] == '\0')
+        return dp_xlate__fail_at(x, "cluster_name", "required");
+    for (size_t i = 0; i < cla->n_endpoints; i++)
+        total += cla->endpoints[i]->n_lb_endpoints;
+    if (total)
+        c->endpoints = dp_xcalloc(total, sizeof(*c->endpoints));
+    for (size_t i = 0; i < cla->n_endpoints; i++) {
+        const pb_locality_t *loc = cla->endpoints[i];
+        size_t saved = dp_xlate__push_idx(x, "endpoints", i);
+        int rc = 0;
+
+        if (loc->priority != 0)
+            rc = dp_xlate__fail_at(x, "priority", "%u: priorities other than 0 are not supported yet",
+                                   (unsigned)loc->priority);
+        else if (loc->load_balancing_weight != NULL)
+            rc = dp_xlate__fail_at(x, "load_balancing_weight", "locality weights are not supported yet");
+        for (size_t j = 0; rc == 0 && j < loc->n_lb_endpoints; j++) {
+            dp_endpoint_t *ep = &c->endpoints[c->n_endpoints];
+            size_t s2 = dp_xlate__push_idx(x, "lb_endpoints", j);
+            rc = xl_lb_endpoint(x, loc->lb_endpoints[j], ep);
+            dp_xlate__pop(x, s2);
+            if (rc == 0) {
+                ep->priority = loc->priority;
+                c->n_endpoints++;
+            }
+        }
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- cluster -------------------------------------------------------------- */
+
+static int xl_breakers(dp_xlate_t *x, const pb_breakers_t *cb, dp_cluster_cfg_t *c)
+{
+    c->max_connections = DEFAULT_MAX_CONNECTIONS;
+    c->max_pending_requests = DEFAULT_MAX_PENDING_REQUESTS;
+    c->max_requests = DEFAULT_MAX_REQUESTS;
+    c->max_retries = DEFAULT_MAX_RETRIES;
+    if (cb == NULL)
+        return 0;
+    bool seen_default = false;
+    for (size_t i = 0; i < cb->n_thresholds; i++) {
+        const Envoy__Config__Cluster__V3__CircuitBreakers__Thresholds *t = cb->thresholds[i];
+        size_t saved = dp_xlate__push_idx(x, "thresholds", i);
+        int rc = 0;
+
+        if (t->priority == ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH)
+            rc = dp_xlate__fail_at(x, "priority", "HIGH is not supported yet");
+        else if (t->priority != ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT)
+            rc = dp_xlate__fail_at(x, "priority", "unknown value %d", (int)t->priority);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+        /* Envoy uses the first entry of a priority. */
+        if (seen_default)
+            continue;
+        seen_default = true;
+        c->max_connections = dp_xlate__u32(t->max_connections, DEFAULT_MAX_CONNECTIONS);
+        c->max_pending_requests = dp_xlate__u32(t->max_pending_requests, DEFAULT_MAX_PENDING_REQUESTS);
+        c->max_requests = dp_xlate__u32(t->max_requests, DEFAULT_MAX_REQUESTS);
+        c->max_retries = dp_xlate__u32(t->max_retries, DEFAULT_MAX_RETRIES);
+    }
+    return 0;
+}
+
+static int xl_lb_policy(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *c)
+{
+    switch ((int)m->lb_policy) {
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:
+        c->lb_policy = DP_LB_ROUND_ROBIN;
+        break;
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
+        c->lb_policy = DP_LB_LEAST_REQUEST;
+        break;
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM:
+        c->lb_policy = DP_LB_RANDOM;
+        break;
+    default: {
+        const char *n =
+            enum_name(&envoy__config__cluster__v3__cluster__lb_policy__descriptor, (int)m->lb_policy);
+        if (n == NULL)
+            return dp_xlate__fail_at(x, "lb_policy", "unknown value %d", (int)m->lb_policy);
+        return dp_xlate__fail_at(x, "lb_policy", "unsupported lb_policy %s", n);
+    }
+    }
+    c->choice_count = DEFAULT_CHOICE_COUNT;
+    if (m->lb_config_case == ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_LEAST_REQUEST_LB_CONFIG &&
+        m->least_request_lb_config != NULL) {
+        c->choice_count = dp_xlate__u32(m->least_request_lb_config->choice_count, DEFAULT_CHOICE_COUNT);
+        if (c->choice_count < 2)
+            return dp_xlate__fail_at(x, "least_request_lb_config.choice_count", "must be at least 2");
+    }
+    return 0;
+}
+
+static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla, dp_cluster_cfg_t *c)
+{
+    size_t saved;
+    int rc;
+    int type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STATIC;
+
+    if (m->name == NULL || m->name[0] == '\0')
+        return dp_xlate__fail_at(x, "name", "required");
+    c->name = dp_xstrdup(m->name);
+
+    if (m->cluster_discovery_type_case == ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE)
+        type = (int)m->type;
+    switch (type) {
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STATIC:
+        c->type = DP_CLUSTER_STATIC;
+        break;
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS:
+        c->type = DP_CLUSTER_EDS;
+        break;
+    default: {
+        const char *n = enum_name(&envoy__config__cluster__v3__cluster__discovery_type__descriptor, type);
+        if (n == NULL)
+            return dp_xlate__fail_at(x, "type", "unknown value %d", type);
+        return dp_xlate__fail_at(x, "type", "%s is not supported yet (STATIC or EDS)", n);
+    }
+    }
+
+    if ((rc = dp_xlate__duration_ms(x, "connect_timeout", m->connect_timeout, DEFAULT_CONNECT_TIMEOUT_MS,
+                                    &c->connect_timeout_ms)) != 0)
+        return rc;
+    /* PGV: connect_timeout > 0. A sub-millisecond value is > 0 for Envoy
+     * too, so round it up instead of refusing it. */
+    if (m->connect_timeout != NULL && c->connect_timeout_ms == 0) {
+        if (m->connect_timeout->seconds == 0 && m->connect_timeout->nanos == 0)
+            return dp_xlate__fail_at(x, "connect_timeout", "must be greater than 0");
+        c->connect_timeout_ms = 1;
+    }
+    c->per_connection_buffer_limit_bytes =
+        dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
+    if ((rc = xl_lb_policy(x, m, c)) != 0)
+        return rc;
+
+    saved = dp_xlate__push(x, "circuit_breakers");
+    rc = xl_breakers(x, m->circuit_breakers, c);
+    dp_xlate__pop(x, saved);
+    if (rc != 0)
+        return rc;
+
+    if (m->n_typed_extension_protocol_options > 0) {
+        saved = dp_xlate__push_key(x, "typed_extension_protocol_options",
+                                   m->typed_extension_protocol_options[0]->key);
+        rc = dp_xlate__fail(x, "not supported yet");
+        dp_xlate__pop(x, saved);
+        return rc;
+    }
+    if (m->transport_socket != NULL)
+        return dp_xlate__fail_at(x, "transport_socket", "not supported yet");
+
+    if (c->type == DP_CLUSTER_STATIC) {
+        /* An EDS resource for a static cluster has nothing to update:
+         * Envoy never subscribes, so `cla` is not looked at. */
+        if (m->eds_cluster_config != NULL)
+            return dp_xlate__fail_at(x, "eds_cluster_config", "only valid for type EDS");
+        if (m->load_assignment != NULL) {
+            saved = dp_xlate__push(x, "load_assignment");
+            rc = xl_cla(x, m->load_assignment, c);
+            dp_xlate__pop(x, saved);
+            if (rc != 0)
+                return rc;
+        }
+    } else {
+        const Envoy__Config__Cluster__V3__Cluster__EdsClusterConfig *eds = m->eds_cluster_config;
+        if (eds == NULL)
+            return dp_xlate__fail_at(x, "eds_cluster_config", "required for an EDS cluster");
+        saved = dp_xlate__push(x, "eds_cluster_config.eds_config");
+        rc = dp_xlate__config_source(x, eds->eds_config);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+        c->eds_service_name =
+            dp_xstrdup(eds->service_name && eds->service_name[0] ? eds->service_name : m->name);
+        /* load_assignment is ignored for EDS clusters, as in Envoy: the
+         * endpoints come from the EDS resource. Its errors are reported
+         * relative to that resource's root. */
+        if (cla != NULL) {
+            dp_xlate_t cx;
+            dp_xlate__init(&cx, x->errbuf, x->errlen);
+            if ((rc = xl_cla(&cx, cla, c)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int dp_translate_cluster(const ProtobufCMessage *m, const ProtobufCMessage *cla, dp_cluster_cfg_t **out,
+                         char *errbuf, size_t errlen)
+{
+    dp_xlate_t x;
+    dp_cluster_cfg_t *c;
+    int rc;
+
+    dp_xlate__init(&x, errbuf, errlen);
+    *out = NULL;
+    if (m == NULL || m->descriptor != &envoy__config__cluster__v3__cluster__descriptor)
+        return dp_xlate__fail(&x, "not an envoy.config.cluster.v3.Cluster");
+    if (cla != NULL && cla->descriptor != &envoy__config__endpoint__v3__cluster_load_assignment__descriptor)
+        return dp_xlate__fail(&x, "not an envoy.config.endpoint.v3.ClusterLoadAssignment");
+    c = dp_xcalloc(1, sizeof(*c));
+    atomic_init(&c->refcnt, 1);
+    rc = xl_cluster(&x, (const pb_cluster_t *)m, (const pb_cla_t *)cla, c);
+    if (rc != 0) {
+        dp_cluster_cfg_unref(c);
+        return rc;
+    }
+    c->rt = dp_cluster_rt_get(c->name);
+    size_t healthy = 0;
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        healthy += c->endpoints[i].healthy;
+    dp_stat_set(c->rt->membership_total, (int64_t)c->n_endpoints);
+    dp_stat_set(c->rt->membership_healthy, (int64_t)healthy);
+    *out = c;
+    return 0;
+}
