@@ -1,0 +1,115 @@
+# Shared helpers for the end-to-end tests: start real processes, wait for
+# ports, assert, and clean everything up. Each test sources this file and
+# ends with `finish`, which prints "N passed, N failed".
+set -u
+: "${DP_BIN:?DP_BIN (the dataplane binary) must be set}"
+: "${DP_SRC:?DP_SRC (the source tree) must be set}"
+E2E_DIR="$DP_SRC/tests/e2e"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dp-e2e.XXXXXX")
+PIDS=()
+PASSED=0
+FAILED=0
+
+cleanup() {
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null
+    done
+    if [ "$FAILED" -gt 0 ] || [ -n "${KEEP_WORK:-}" ]; then
+        echo "work dir kept: $WORK" >&2
+        for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+
+# check DESC CMD...: passes if the command succeeds
+check() {
+    local desc=$1; shift
+    if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# expect_eq DESC GOT WANT
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+# expect_contains DESC HAYSTACK NEEDLE
+expect_contains() {
+    case "$2" in
+    *"$3"*) ok "$1" ;;
+    *) fail "$1: '$3' not in: $(printf '%s' "$2" | head -c 400)" ;;
+    esac
+}
+
+expect_not_contains() {
+    case "$2" in
+    *"$3"*) fail "$1: '$3' unexpectedly in: $(printf '%s' "$2" | head -c 400)" ;;
+    *) ok "$1" ;;
+    esac
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_port() { # wait_port PORT [HOST] : up to 10 s
+    local port=$1 host=${2:-127.0.0.1} i
+    for i in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    echo "port $host:$port did not open" >&2
+    return 1
+}
+
+# start_upstream NAME PORT [extra args]: a real HTTP/1.1 server process
+start_upstream() {
+    local name=$1 port=$2; shift 2
+    python3 "$E2E_DIR/upstream.py" --name "$name" --port "$port" --log "$WORK/$name.requests" "$@" \
+        >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port"
+}
+
+# start_dataplane BOOTSTRAP [args]: sets DP_PID; waits for the admin /ready
+start_dataplane() {
+    local boot=$1; shift
+    "$DP_BIN" -c "$boot" --concurrency "${DP_CONCURRENCY:-2}" "$@" >>"$WORK/dataplane.log" 2>&1 &
+    DP_PID=$!
+    PIDS+=($DP_PID)
+    local i
+    for i in $(seq 1 200); do
+        if [ -n "${ADMIN_PORT:-}" ] && curl -fs "http://127.0.0.1:$ADMIN_PORT/ready" >/dev/null 2>&1; then return 0; fi
+        if [ -z "${ADMIN_PORT:-}" ] && [ -n "${LISTEN_PORT:-}" ] && (exec 3<>"/dev/tcp/127.0.0.1/$LISTEN_PORT") 2>/dev/null; then return 0; fi
+        if ! kill -0 "$DP_PID" 2>/dev/null; then
+            echo "dataplane exited during start-up:" >&2
+            tail -n 20 "$WORK/dataplane.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "dataplane did not become ready" >&2
+    return 1
+}
+
+# stat NAME: a counter or gauge from the admin /stats
+stat() {
+    curl -fs "http://127.0.0.1:$ADMIN_PORT/stats" | awk -v n="$1" -F': ' '$1 == n { print $2 }'
+}
+
+# rss_kb PID
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
