@@ -25,7 +25,7 @@ The data plane is listening on 127.0.0.1:10000 (admin on 127.0.0.1:9901). Try:
   curl -i -H 'Host: app.localhost' http://127.0.0.1:10000/hello          # 200, proxied to the upstream
   curl -s -H 'Host: app.localhost' http://127.0.0.1:10000/echo           # what the upstream received
   curl -i -H 'Host: direct.localhost' http://127.0.0.1:10000/            # 200, direct_response
-  curl -i -H 'Host: old.localhost' http://127.0.0.1:10000/some/path      # 301 redirect
+  curl -i -H 'Host: redirect.localhost' http://127.0.0.1:10000/some/path # 302 redirect
   curl -i -H 'Host: nowhere.localhost' http://127.0.0.1:10000/           # 404 JSON, no route
   curl -s http://127.0.0.1:9901/stats | grep downstream_rq               # Envoy-named stats
   curl -s http://127.0.0.1:9901/config_dump | head -40                    # active config

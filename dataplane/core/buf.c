@@ -26,6 +26,12 @@ static void chunk_put(void *p)
         free(p);
 }
 
+void dp_buf_cache_release(void)
+{
+    while (chunk_cached > 0)
+        free(chunk_cache[--chunk_cached]);
+}
+
 static void release(dp_buf_t *b)
 {
     if (b->base == NULL)

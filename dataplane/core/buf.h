@@ -33,5 +33,7 @@ void dp_buf_append(dp_buf_t *b, const void *p, size_t n);
 /* Drops n bytes from the front; releases the memory when empty. */
 void dp_buf_consume(dp_buf_t *b, size_t n);
 void dp_buf_free(dp_buf_t *b);
+/* Frees the calling thread's cache of standard buffers (at thread exit). */
+void dp_buf_cache_release(void);
 
 #endif

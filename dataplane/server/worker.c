@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dataplane/core/buf.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/http1/server.h"
@@ -177,6 +178,7 @@ static void *worker_main(void *arg)
     dp_pool_table_free(w->pools);
     w->pools = NULL;
     dp_loop_dispose(&w->loop);
+    dp_buf_cache_release();
     return NULL;
 }
 

@@ -55,7 +55,21 @@ expect_not_contains() {
     esac
 }
 
+# Stops the data plane with SIGTERM (a drain) and checks it exits 0 with
+# no sanitizer report in its log; then prints the summary and exits.
 finish() {
+    if [ -n "${DP_PID:-}" ] && kill -0 "$DP_PID" 2>/dev/null; then
+        kill -TERM "$DP_PID"
+        local rc=0
+        wait "$DP_PID" || rc=$?
+        expect_eq "data plane exits 0 on SIGTERM" "$rc" "0"
+    fi
+    if [ -f "$WORK/dataplane.log" ]; then
+        if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer" "$WORK/dataplane.log"; then
+            fail "sanitizer report in the data plane log"
+            grep -m5 -E "AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer" "$WORK/dataplane.log"
+        fi
+    fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
     exit $?
