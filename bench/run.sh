@@ -6,6 +6,7 @@
 # bench/results/.
 #   bench/run.sh [SECONDS]       default 10 s per run
 set -eu
+ulimit -n 65536 2>/dev/null || true
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 scripts/install-deps.sh --bench
@@ -72,7 +73,7 @@ taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=
 cat >"$W/haproxy.cfg" <<HAP
 global
   nbthread 1
-  maxconn 20000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* A deliberately minimal HTTP/1.1 origin for benchmarks: epoll, one
  * thread, answers every request head with the same small 200 response
  * (keep-alive, pipelining-safe). It must never be the bottleneck, so it
