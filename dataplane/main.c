@@ -2,7 +2,7 @@
  *
  *   dataplane -c bootstrap.yaml [--mode serve|validate] [--concurrency N]
  *             [-l LEVEL] [--service-node ID] [--service-cluster NAME]
- *             [--drain-time-s S]
+ *             [--drain-time-s S] [--xds-record FILE]
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by
  * --drain-time-s), exit 0. SIGHUP: re-read the bootstrap's static resources;
@@ -19,9 +19,10 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/core/loop.h"
-#include "dataplane/server/listener.h"
+#include "dataplane/server/config.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/version.h"
+#include "xds/ads_client.h"
 #include "xds/bootstrap.h"
 
 static struct {
@@ -30,12 +31,16 @@ static struct {
     int concurrency;
     dp_bootstrap_opts_t bopts;
     double drain_time_s;
+    const char *xds_record;
     char *command_line;
 } opt = {.mode = "serve", .drain_time_s = 600};
 
 static dp_loop_t main_loop;
 static dp_bootstrap_t *boot;
-static dp_lset_t *lset;
+/* Bootstraps replaced by SIGHUP while the ADS client still reads its Node
+ * from the first one: freed at exit. */
+static dp_bootstrap_t **retired;
+static size_t n_retired;
 static ev_timer drain_timer;
 static uint64_t drain_deadline_ms;
 
@@ -43,7 +48,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: dataplane -c FILE [--mode serve|validate] [--concurrency N] [-l LEVEL]\n"
                "                 [--service-node ID] [--service-cluster NAME] [--drain-time-s S]\n"
-               "                 [--version]\n");
+               "                 [--xds-record FILE] [--version]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -56,6 +61,7 @@ static void parse_args(int argc, char **argv)
         {"service-node", required_argument, NULL, 'N'},
         {"service-cluster", required_argument, NULL, 'C'},
         {"drain-time-s", required_argument, NULL, 'd'},
+        {"xds-record", required_argument, NULL, 'R'},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -99,6 +105,9 @@ static void parse_args(int argc, char **argv)
         case 'd':
             opt.drain_time_s = atof(optarg);
             break;
+        case 'R':
+            opt.xds_record = optarg;
+            break;
         case 'v':
             printf("dataplane version %s\n", DP_VERSION);
             exit(0);
@@ -135,20 +144,15 @@ static void parse_args(int argc, char **argv)
     }
 }
 
-/* Binds the snapshot's listeners (reusing sockets that did not change) and
- * hands both to the workers. Returns 0 or -1 with the reason logged. */
+/* Activates a snapshot (binding its listeners). Returns 0 or -1 logged. */
 static int apply(dp_snapshot_t *snap)
 {
     char err[512];
-    dp_lset_t *n = dp_lset_build(lset, snap->listeners, snap->n_listeners, dp_workers_count(), err, sizeof(err));
-    if (n == NULL) {
+    const char *failed = NULL;
+    if (dp_config_commit(snap, &failed, err, sizeof(err)) != 0) {
         DP_ERROR("%s", err);
         return -1;
     }
-    dp_workers_publish(snap, n);
-    dp_admin_set_snapshot(snap);
-    dp_lset_unref(lset);
-    lset = n;
     return 0;
 }
 
@@ -162,6 +166,13 @@ static void on_sighup(struct ev_loop *ev, ev_signal *w, int revents)
     DP_INFO("SIGHUP: reloading %s", opt.config_path);
     if (dp_bootstrap_load(opt.config_path, &opt.bopts, &nb, err, sizeof(err)) != 0) {
         DP_ERROR("reload rejected, keeping the running configuration: %s", err);
+        return;
+    }
+    if (boot->has_ads) {
+        /* merged with the dynamic resources on the xDS thread */
+        dp_ads_client_set_static(nb->snap);
+        retired = dp_xrealloc(retired, (n_retired + 1) * sizeof(*retired));
+        retired[n_retired++] = nb;
         return;
     }
     if (apply(nb->snap) != 0) {
@@ -225,6 +236,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: cannot start worker threads\n");
         return 1;
     }
+    dp_config_init(&main_loop);
     if (boot->has_admin) {
         dp_admin_info_t info = {
             .version = DP_VERSION,
@@ -246,9 +258,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: cannot bind the bootstrap's listeners (see above)\n");
         return 1;
     }
-    dp_admin_set_state("LIVE");
     for (size_t i = 0; i < boot->snap->n_listeners; i++)
         DP_INFO("listener '%s' on %s", boot->snap->listeners[i]->name, boot->snap->listeners[i]->addr_str);
+    if (boot->has_ads) {
+        dp_ads_client_opts_t aopts = {.record_path = opt.xds_record};
+        if (dp_ads_client_start(boot, &aopts, err, sizeof(err)) != 0) {
+            fprintf(stderr, "error: %s\n", err);
+            return 1;
+        }
+    }
+    dp_admin_set_state("LIVE");
 
     ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_sigterm, SIGTERM);
@@ -262,10 +281,14 @@ int main(int argc, char **argv)
     ev_run(ev, 0);
 
     DP_INFO("exiting");
+    dp_ads_client_stop();
     dp_workers_stop();
+    dp_config_shutdown();
     dp_admin_stop();
-    dp_lset_unref(lset);
     dp_bootstrap_free(boot);
+    for (size_t i = 0; i < n_retired; i++)
+        dp_bootstrap_free(retired[i]);
+    free(retired);
     ev_timer_stop(ev, &drain_timer);
     ev_signal_stop(ev, &sigterm);
     ev_signal_stop(ev, &sigint);

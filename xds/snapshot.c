@@ -34,6 +34,8 @@ void dp_snapshot_unref(dp_snapshot_t *s)
         free(s->meta[i].name);
         free(s->meta[i].version);
         free(s->meta[i].raw.data);
+        free(s->meta[i].error_details);
+        free(s->meta[i].error_version);
     }
     free(s->listeners);
     free(s->clusters);

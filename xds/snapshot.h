@@ -25,6 +25,13 @@ typedef enum {
 
 /* What admin /config_dump needs to know of each resource: its encoded
  * proto, where it came from and its status. Owned by the snapshot. */
+typedef enum {
+    DP_RES_ACKED = 0,   /* in force (static resources too) */
+    DP_RES_NACKED = 1,  /* the last update of it was rejected: error_* say why;
+                           raw/version are the last good one, if any (raw.len 0: none) */
+    DP_RES_WARMING = 2, /* accepted, waiting for its RDS/EDS before taking traffic */
+} dp_res_status_t;
+
 typedef struct dp_res_meta {
     dp_res_type_t type;
     char *name;
@@ -32,6 +39,10 @@ typedef struct dp_res_meta {
     uint64_t last_updated_ms; /* wall clock */
     bool is_static;
     ProtobufCBinaryData raw; /* the resource's encoded message */
+    dp_res_status_t status;
+    char *error_details;     /* DP_RES_NACKED: the rejection reason */
+    char *error_version;     /* DP_RES_NACKED: the version_info that was rejected */
+    uint64_t error_ms;       /* DP_RES_NACKED: when */
 } dp_res_meta_t;
 
 typedef struct dp_snapshot {

@@ -4,9 +4,23 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/core/common.h"
+
+/* Envoy's name for every field of the messages we model, generated from
+ * Envoy's protos by tests/conformance/gen_fields.sh (the conformance test
+ * keeps it equal to them). Sorted by message, then number, for bsearch. */
+typedef struct envoy_field {
+    const char *message;
+    uint32_t number;
+    const char *name;
+} envoy_field_t;
+
+static const envoy_field_t envoy_fields[] = {
+#include "xds/envoy_fields.inc"
+};
 
 /* Long enough for any real resource path; a deeper path is cut and marked
  * with "..." rather than failing the check. */
@@ -53,15 +67,44 @@ static void walk_pop(unknown_walk_t *w, size_t len, int truncated)
     w->truncated = truncated;
 }
 
+static int envoy_field_cmp(const void *key, const void *elem)
+{
+    const envoy_field_t *k = key, *e = elem;
+    int c = strcmp(k->message, e->message);
+
+    if (c != 0)
+        return c;
+    return k->number < e->number ? -1 : k->number > e->number;
+}
+
+const char *dp_pb_envoy_field_name(const char *message, uint32_t number)
+{
+    envoy_field_t key = {message, number, NULL};
+    const envoy_field_t *hit;
+
+    if (message == NULL)
+        return NULL;
+    hit = bsearch(&key, envoy_fields, sizeof(envoy_fields) / sizeof(envoy_fields[0]),
+                  sizeof(envoy_fields[0]), envoy_field_cmp);
+    return hit != NULL ? hit->name : NULL;
+}
+
+/* "<type>.<name> (field N): not supported", or "<type> (field N): ..." when
+ * the table does not know the number (a newer Envoy's field, or none at
+ * all); below the root, the path that leads there comes first. */
 static int walk_report(unknown_walk_t *w, const ProtobufCMessage *m)
 {
+    const char *type = m->descriptor->name;
+    uint32_t number = m->unknown_fields[0].tag;
+    const char *name;
+
     if (w->errbuf == NULL || w->errlen == 0)
         return DP_EINVAL;
-    snprintf(w->errbuf, w->errlen, "%s%s%s: unsupported field number %" PRIu32
-             " (not implemented)%s%s",
-             w->root->name, w->path, w->truncated ? "..." : "",
-             m->unknown_fields[0].tag,
-             w->depth == 0 ? "" : " in ", w->depth == 0 ? "" : m->descriptor->name);
+    name = dp_pb_envoy_field_name(type, number);
+    snprintf(w->errbuf, w->errlen, "%s%s%s%s%s%s%s (field %" PRIu32 "): not supported",
+             w->depth == 0 ? "" : w->root->name, w->path, w->truncated ? "..." : "",
+             w->depth == 0 ? "" : ": ", type, name != NULL ? "." : "", name != NULL ? name : "",
+             number);
     return DP_EINVAL;
 }
 

@@ -99,6 +99,23 @@ static void write_resource(dp_jw_t *w, const section_t *sec, const dp_res_meta_t
     write_printed(w, &any.base);
 }
 
+/* client_status and, for a rejected update, Envoy's UpdateFailureState */
+static void write_status(dp_jw_t *w, const dp_res_meta_t *m)
+{
+    if (m->status == DP_RES_NACKED) {
+        dp_jw_key(w, "error_state");
+        dp_jw_obj(w);
+        kv_time(w, "last_update_attempt", m->error_ms);
+        kv_str(w, "details", m->error_details ? m->error_details : "");
+        if (m->error_version)
+            kv_str(w, "version_info", m->error_version);
+        dp_jw_obj_end(w);
+        kv_str(w, "client_status", "NACKED");
+    } else {
+        kv_str(w, "client_status", "ACKED");
+    }
+}
+
 static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m, bool typed)
 {
     char type[200];
@@ -114,22 +131,28 @@ static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m,
         kv_time(w, "last_updated", m->last_updated_ms);
     } else if (sec->res == DP_RES_LISTENER) {
         kv_str(w, "name", m->name ? m->name : "");
-        dp_jw_key(w, "active_state");
-        dp_jw_obj(w);
-        if (m->version && m->version[0])
-            kv_str(w, "version_info", m->version);
-        dp_jw_key(w, "listener");
-        write_resource(w, sec, m);
-        kv_time(w, "last_updated", m->last_updated_ms);
-        dp_jw_obj_end(w);
-        kv_str(w, "client_status", "ACKED");
+        if (m->raw.len > 0) {
+            /* Envoy's DynamicListener: active_state, or warming_state while
+             * the listener waits for its route configuration */
+            dp_jw_key(w, m->status == DP_RES_WARMING ? "warming_state" : "active_state");
+            dp_jw_obj(w);
+            if (m->version && m->version[0])
+                kv_str(w, "version_info", m->version);
+            dp_jw_key(w, "listener");
+            write_resource(w, sec, m);
+            kv_time(w, "last_updated", m->last_updated_ms);
+            dp_jw_obj_end(w);
+        }
+        write_status(w, m);
     } else {
-        if (m->version && m->version[0])
-            kv_str(w, "version_info", m->version);
-        dp_jw_key(w, sec->res_field);
-        write_resource(w, sec, m);
-        kv_time(w, "last_updated", m->last_updated_ms);
-        kv_str(w, "client_status", "ACKED");
+        if (m->raw.len > 0) {
+            if (m->version && m->version[0])
+                kv_str(w, "version_info", m->version);
+            dp_jw_key(w, sec->res_field);
+            write_resource(w, sec, m);
+            kv_time(w, "last_updated", m->last_updated_ms);
+        }
+        write_status(w, m);
     }
     dp_jw_obj_end(w);
 }
@@ -184,7 +207,22 @@ static void write_section(dp_jw_t *w, const dp_snapshot_t *snap, const section_t
         write_items(w, sec, st, ns, false);
         dp_jw_arr_end(w);
     }
-    if (nd) {
+    if (nd && sec->res == DP_RES_CLUSTER) {
+        /* ClustersConfigDump splits active and warming clusters */
+        for (int warming = 0; warming < 2; warming++) {
+            size_t k = 0;
+            for (size_t i = 0; i < nd; i++)
+                k += (dy[i]->status == DP_RES_WARMING) == warming;
+            if (k == 0)
+                continue;
+            dp_jw_key(w, warming ? "dynamic_warming_clusters" : sec->dynamic_field);
+            dp_jw_arr(w);
+            for (size_t i = 0; i < nd; i++)
+                if ((dy[i]->status == DP_RES_WARMING) == warming)
+                    write_item(w, sec, dy[i], false);
+            dp_jw_arr_end(w);
+        }
+    } else if (nd) {
         dp_jw_key(w, sec->dynamic_field);
         dp_jw_arr(w);
         write_items(w, sec, dy, nd, false);

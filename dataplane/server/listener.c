@@ -79,7 +79,7 @@ static const dp_lsock_t *find_prev(const dp_lset_t *prev, const dp_listener_cfg_
 }
 
 dp_lset_t *dp_lset_build(const dp_lset_t *prev, dp_listener_cfg_t *const *listeners, size_t n, int n_workers,
-                         char *errbuf, size_t errlen)
+                         size_t *failed, char *errbuf, size_t errlen)
 {
     dp_lset_t *s = dp_xcalloc(1, sizeof(*s));
     s->refcnt = 1;
@@ -105,6 +105,8 @@ dp_lset_t *dp_lset_build(const dp_lset_t *prev, dp_listener_cfg_t *const *listen
                          strerror(errno));
                 for (int k = w; k < n_workers; k++)
                     l->fds[k] = -1;
+                if (failed)
+                    *failed = i;
                 dp_lset_unref(s);
                 return NULL;
             }

@@ -27,9 +27,10 @@ typedef struct dp_lset {
 
 /* Builds the listener set for `listeners`, reusing sockets from `prev`
  * (may be NULL). On a bind failure returns NULL with errbuf naming the
- * listener and address; nothing is changed then. */
+ * listener and address and *failed (if not NULL) its index; nothing is
+ * changed then. */
 dp_lset_t *dp_lset_build(const dp_lset_t *prev, dp_listener_cfg_t *const *listeners, size_t n, int n_workers,
-                         char *errbuf, size_t errlen);
+                         size_t *failed, char *errbuf, size_t errlen);
 dp_lset_t *dp_lset_ref(dp_lset_t *s);
 void dp_lset_unref(dp_lset_t *s);
 dp_lsock_t *dp_lsock_ref(dp_lsock_t *l);

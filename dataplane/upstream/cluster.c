@@ -6,9 +6,36 @@
 
 #include "dataplane/core/common.h"
 
+/* name -> runtime, open addressing; entries are never removed (stats live
+ * for the life of the process, as Envoy's do for a cluster name). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static dp_cluster_rt_t **all;
+static dp_cluster_rt_t **table;
 static size_t n_all, cap_all;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void grow(void)
+{
+    size_t ncap = cap_all ? cap_all * 2 : 64;
+    dp_cluster_rt_t **nt = dp_xcalloc(ncap, sizeof(*nt));
+    for (size_t i = 0; i < cap_all; i++) {
+        if (table[i] == NULL)
+            continue;
+        size_t j = name_hash(table[i]->name) & (ncap - 1);
+        while (nt[j])
+            j = (j + 1) & (ncap - 1);
+        nt[j] = table[i];
+    }
+    free(table);
+    table = nt;
+    cap_all = ncap;
+}
 
 static dp_cluster_rt_t *create(const char *name)
 {
@@ -42,19 +69,16 @@ static dp_cluster_rt_t *create(const char *name)
 dp_cluster_rt_t *dp_cluster_rt_get(const char *name)
 {
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < n_all; i++) {
-        if (strcmp(all[i]->name, name) == 0) {
-            dp_cluster_rt_t *c = all[i];
-            pthread_mutex_unlock(&lock);
-            return c;
-        }
+    if ((n_all + 1) * 2 > cap_all)
+        grow();
+    size_t j = name_hash(name) & (cap_all - 1);
+    while (table[j] && strcmp(table[j]->name, name) != 0)
+        j = (j + 1) & (cap_all - 1);
+    if (table[j] == NULL) {
+        table[j] = create(name);
+        n_all++;
     }
-    if (n_all == cap_all) {
-        cap_all = cap_all ? cap_all * 2 : 16;
-        all = dp_xrealloc(all, cap_all * sizeof(*all));
-    }
-    dp_cluster_rt_t *c = create(name);
-    all[n_all++] = c;
+    dp_cluster_rt_t *c = table[j];
     pthread_mutex_unlock(&lock);
     return c;
 }

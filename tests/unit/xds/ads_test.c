@@ -1,0 +1,1178 @@
+/* The ADS state machine (xds/ads.h) against a fake transport: requests
+ * are decoded and queued, commits keep the snapshot (or fail a chosen
+ * listener), the clock is a variable. Responses are built from YAML
+ * resources packed into Any, as a management server would send them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane/core/common.h"
+#include "dataplane/version.h"
+#include "envoy/service/discovery/v3/discovery.pb-c.h"
+#include "google/protobuf/duration.pb-c.h"
+#include "google/protobuf/struct.pb-c.h"
+#include "test.h"
+#include "xds/ads.h"
+#include "xds/bootstrap.h"
+#include "xds/pbjson.h"
+#include "xds/translate.h"
+#include "xds/typereg.h"
+
+typedef Envoy__Service__Discovery__V3__DiscoveryRequest sreq_t;
+typedef Envoy__Service__Discovery__V3__DeltaDiscoveryRequest dreq_t;
+
+#define CHECK_HAS(s, frag)                                                                                   \
+    do {                                                                                                     \
+        const char *s_ = (s);                                                                                \
+        int ok_ = s_ != NULL && strstr(s_, (frag)) != NULL;                                                  \
+        if (!ok_)                                                                                            \
+            fprintf(stderr, "  text: %s\n  wanted: %s\n", s_ ? s_ : "(null)", (frag));                       \
+        CHECK(ok_);                                                                                          \
+    } while (0)
+
+/* ---- fake environment ----------------------------------------------------------- */
+
+#define MAXREQ 512
+
+static struct {
+    bool delta;
+    sreq_t *sreq[MAXREQ];
+    dreq_t *dreq[MAXREQ];
+    size_t n, next;
+    dp_snapshot_t *snap;
+    int commits;
+    const char *fail_listener; /* commit fails while the snapshot holds it */
+    uint64_t now;
+} F;
+
+static void fake_send(void *ctx, const uint8_t *msg, size_t len)
+{
+    (void)ctx;
+    if (F.n >= MAXREQ) {
+        fprintf(stderr, "too many requests\n");
+        abort();
+    }
+    if (F.delta)
+        F.dreq[F.n++] = envoy__service__discovery__v3__delta_discovery_request__unpack(NULL, len, msg);
+    else
+        F.sreq[F.n++] = envoy__service__discovery__v3__discovery_request__unpack(NULL, len, msg);
+}
+
+static int fake_commit(void *ctx, dp_snapshot_t *snap, const char **failed, char *errbuf, size_t errlen)
+{
+    (void)ctx;
+    if (F.fail_listener) {
+        for (size_t i = 0; i < snap->n_listeners; i++) {
+            if (strcmp(snap->listeners[i]->name, F.fail_listener) == 0) {
+                *failed = snap->listeners[i]->name;
+                snprintf(errbuf, errlen, "Address already in use");
+                return DP_ERR;
+            }
+        }
+    }
+    dp_snapshot_unref(F.snap);
+    F.snap = dp_snapshot_ref(snap);
+    F.commits++;
+    return 0;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+    (void)ctx;
+    return F.now;
+}
+
+static const dp_ads_env_t ENV = {NULL, fake_send, fake_commit, fake_now};
+
+static void fake_reset(bool delta)
+{
+    for (size_t i = 0; i < F.n; i++) {
+        if (F.sreq[i])
+            envoy__service__discovery__v3__discovery_request__free_unpacked(F.sreq[i], NULL);
+        if (F.dreq[i])
+            envoy__service__discovery__v3__delta_discovery_request__free_unpacked(F.dreq[i], NULL);
+    }
+    dp_snapshot_unref(F.snap);
+    memset(&F, 0, sizeof(F));
+    F.delta = delta;
+    F.now = 1000000;
+}
+
+static size_t pending(void)
+{
+    return F.n - F.next;
+}
+
+static const sreq_t *next_sreq(void)
+{
+    if (F.next >= F.n || F.delta) {
+        fprintf(stderr, "  no pending SotW request\n");
+        return NULL;
+    }
+    return F.sreq[F.next++];
+}
+
+static const dreq_t *next_dreq(void)
+{
+    if (F.next >= F.n || !F.delta) {
+        fprintf(stderr, "  no pending Delta request\n");
+        return NULL;
+    }
+    return F.dreq[F.next++];
+}
+
+static void skip_requests(void)
+{
+    F.next = F.n;
+}
+
+/* "a,b,c" == the request's names, in order */
+static bool names_are(char **v, size_t n, const char *csv)
+{
+    char buf[1024];
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s", i ? "," : "", v[i]);
+    if (strcmp(buf, csv) != 0) {
+        fprintf(stderr, "  names: \"%s\", expected \"%s\"\n", buf, csv);
+        return false;
+    }
+    return true;
+}
+
+/* ---- bootstrap ------------------------------------------------------------------ */
+
+#define BOOT_HEAD                                                                                            \
+    "node: {id: n1, cluster: c1, metadata: {team: edge}, locality: {region: eu, zone: z1}}\n"                \
+    "dynamic_resources:\n"                                                                                   \
+    "  ads_config: {api_type: GRPC, transport_api_version: V3,\n"                                            \
+    "               grpc_services: [{envoy_grpc: {cluster_name: xds}}]}\n"
+#define BOOT_LDS "  lds_config: {ads: {}, resource_api_version: V3}\n"
+#define BOOT_CDS "  cds_config: {ads: {}, resource_api_version: V3}\n"
+#define XDS_CLUSTER                                                                                          \
+    "  - name: xds\n"                                                                                        \
+    "    type: STATIC\n"                                                                                     \
+    "    load_assignment: {cluster_name: xds, endpoints: [{lb_endpoints: [{endpoint: {address:\n"            \
+    "      {socket_address: {address: 127.0.0.1, port_value: 18000}}}}]}]}\n"
+
+static dp_bootstrap_t *boot_load(const char *yaml)
+{
+    char path[] = "/tmp/ads_test_XXXXXX.yaml";
+    char err[1024];
+    dp_bootstrap_t *b = NULL;
+    int fd = mkstemps(path, 5);
+    if (fd < 0)
+        return NULL;
+    if (write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
+        fprintf(stderr, "short write\n");
+    close(fd);
+    if (dp_bootstrap_load(path, NULL, &b, err, sizeof(err)) != 0)
+        fprintf(stderr, "bootstrap: %s\n", err);
+    unlink(path);
+    return b;
+}
+
+static dp_bootstrap_t *boot_default(void)
+{
+    return boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+}
+
+/* ---- resources and responses -------------------------------------------------------- */
+
+#define HCM_URL                                                                                              \
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+#define ROUTER                                                                                               \
+    "{name: envoy.filters.http.router, typed_config: {'@type': "                                             \
+    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}"
+
+#define NBUF 256
+static char *res_buf[NBUF];
+static int res_next;
+
+/* printf into a rotating set of buffers (the YAML of one response). */
+static const char *Y(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *Y(const char *f, ...)
+{
+    va_list ap;
+    char *b = res_buf[res_next];
+    if (b == NULL)
+        b = res_buf[res_next] = malloc(4096);
+    res_next = (res_next + 1) % NBUF;
+    va_start(ap, f);
+    vsnprintf(b, 4096, f, ap);
+    va_end(ap);
+    return b;
+}
+
+static const char *cluster_static(const char *name)
+{
+    return Y("name: %s\ntype: STATIC\nload_assignment: {cluster_name: %s, endpoints: [{lb_endpoints: "
+             "[{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 8080}}}}]}]}",
+             name, name);
+}
+
+static const char *cluster_eds(const char *name, const char *service)
+{
+    if (service)
+        return Y("name: %s\ntype: EDS\neds_cluster_config: {service_name: %s, eds_config: {ads: {}, "
+                 "resource_api_version: V3}}",
+                 name, service);
+    return Y("name: %s\ntype: EDS\neds_cluster_config: {eds_config: {ads: {}, resource_api_version: V3}}",
+             name);
+}
+
+static const char *cla(const char *name, int n)
+{
+    char eps[2048] = "";
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(
+            eps + k, sizeof(eps) - k,
+            "%s{endpoint: {address: {socket_address: {address: 10.0.0.%d, port_value: 80}}}}", i ? ", " : "",
+            i + 1);
+    return Y("cluster_name: %s\nendpoints: [{lb_endpoints: [%s]}]", name, eps);
+}
+
+static const char *listener_inline(const char *name, int port)
+{
+    return Y("name: %s\naddress: {socket_address: {address: 127.0.0.1, port_value: %d}}\n"
+             "filter_chains: [{filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: s, "
+             "http_filters: [" ROUTER "], route_config: {virtual_hosts: [{name: all, domains: ['*'], routes: "
+             "[{match: {prefix: /}, route: {cluster: c}}]}]}}}]}]",
+             name, port);
+}
+
+static const char *listener_rds(const char *name, int port, const char *rds)
+{
+    return Y("name: %s\naddress: {socket_address: {address: 127.0.0.1, port_value: %d}}\n"
+             "filter_chains: [{filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: s, "
+             "http_filters: [" ROUTER "], rds: {route_config_name: %s, config_source: {ads: {}, "
+             "resource_api_version: V3}}}}]}]",
+             name, port, rds);
+}
+
+static const char *route(const char *name, const char *cluster)
+{
+    return Y("name: %s\nvirtual_hosts: [{name: vh, domains: ['*'], routes: [{match: {prefix: /}, route: "
+             "{cluster: %s}}]}]",
+             name, cluster);
+}
+
+static uint8_t *yaml_bytes(const char *type_url, const char *yaml, size_t *len)
+{
+    dp_pbjson_opts_t o = {.resolver = dp_typereg_lookup, .flags = 0};
+    ProtobufCMessage *m = NULL;
+    char e[1024];
+    if (dp_pbjson_decode_text(yaml, strlen(yaml), dp_typereg_lookup(type_url), &o, &m, "test", e,
+                              sizeof(e)) != 0) {
+        fprintf(stderr, "test YAML does not decode: %s\n%s\n", e, yaml);
+        abort();
+    }
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(*len + 1);
+    protobuf_c_message_pack(m, buf);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return buf;
+}
+
+static Google__Protobuf__Any *any_new(const char *url, uint8_t *data, size_t len)
+{
+    Google__Protobuf__Any *a = malloc(sizeof(*a));
+    google__protobuf__any__init(a);
+    a->type_url = (char *)url;
+    a->value.data = data;
+    a->value.len = len;
+    return a;
+}
+
+static Google__Protobuf__Any *any_yaml(const char *url, const char *yaml)
+{
+    size_t len;
+    uint8_t *b = yaml_bytes(url, yaml, &len);
+    return any_new(url, b, len);
+}
+
+static void anys_free(Google__Protobuf__Any **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]->value.data);
+        free(v[i]);
+    }
+}
+
+static int sotw_anys(dp_ads_t *a, const char *url, const char *version, const char *nonce,
+                     Google__Protobuf__Any **anys, size_t n)
+{
+    Envoy__Service__Discovery__V3__DiscoveryResponse r =
+        ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
+    r.version_info = (char *)version;
+    r.type_url = (char *)url;
+    r.nonce = (char *)nonce;
+    r.resources = anys;
+    r.n_resources = n;
+    size_t len = protobuf_c_message_get_packed_size(&r.base);
+    uint8_t *buf = malloc(len + 1);
+    protobuf_c_message_pack(&r.base, buf);
+    int rc = dp_ads_on_response(a, buf, len);
+    free(buf);
+    anys_free(anys, n);
+    return rc;
+}
+
+/* A SotW response of YAML resources (NULL-terminated list). */
+static int sotw(dp_ads_t *a, const char *url, const char *version, const char *nonce,
+                const char *const *yamls)
+{
+    Google__Protobuf__Any *anys[128];
+    size_t n = 0;
+    for (; yamls[n]; n++)
+        anys[n] = any_yaml(url, yamls[n]);
+    return sotw_anys(a, url, version, nonce, anys, n);
+}
+
+#define SOTW(a, url, ver, nonce, ...)                                                                        \
+    sotw((a), (url), (ver), (nonce), (const char *const[]){__VA_ARGS__, NULL})
+#define SOTW_EMPTY(a, url, ver, nonce) sotw((a), (url), (ver), (nonce), (const char *const[]){NULL})
+
+/* A Resource wrapper (SotW) or Delta element. yaml NULL: heartbeat. */
+static Envoy__Service__Discovery__V3__Resource *
+resource_new(const char *url, const char *name, const char *version, const char *yaml, int64_t ttl_s)
+{
+    Envoy__Service__Discovery__V3__Resource *r = calloc(1, sizeof(*r));
+    envoy__service__discovery__v3__resource__init(r);
+    r->name = (char *)name;
+    r->version = (char *)version;
+    if (yaml)
+        r->resource = any_yaml(url, yaml);
+    if (ttl_s) {
+        r->ttl = calloc(1, sizeof(*r->ttl));
+        google__protobuf__duration__init(r->ttl);
+        r->ttl->seconds = ttl_s;
+    }
+    return r;
+}
+
+static void resource_free(Envoy__Service__Discovery__V3__Resource *r)
+{
+    if (r->resource) {
+        free(r->resource->value.data);
+        free(r->resource);
+    }
+    free(r->ttl);
+    free(r);
+}
+
+static Google__Protobuf__Any *wrap(Envoy__Service__Discovery__V3__Resource *r)
+{
+    size_t len = protobuf_c_message_get_packed_size(&r->base);
+    uint8_t *buf = malloc(len + 1);
+    protobuf_c_message_pack(&r->base, buf);
+    resource_free(r);
+    return any_new("type.googleapis.com/envoy.service.discovery.v3.Resource", buf, len);
+}
+
+static int delta_resp(dp_ads_t *a, const char *url, const char *nonce,
+                      Envoy__Service__Discovery__V3__Resource **res, size_t n, const char *const *removed)
+{
+    Envoy__Service__Discovery__V3__DeltaDiscoveryResponse r =
+        ENVOY__SERVICE__DISCOVERY__V3__DELTA_DISCOVERY_RESPONSE__INIT;
+    size_t nrem = 0;
+    while (removed && removed[nrem])
+        nrem++;
+    r.type_url = (char *)url;
+    r.nonce = (char *)nonce;
+    r.system_version_info = (char *)"sys";
+    r.resources = res;
+    r.n_resources = n;
+    r.removed_resources = (char **)removed;
+    r.n_removed_resources = nrem;
+    size_t len = protobuf_c_message_get_packed_size(&r.base);
+    uint8_t *buf = malloc(len + 1);
+    protobuf_c_message_pack(&r.base, buf);
+    int rc = dp_ads_on_response(a, buf, len);
+    free(buf);
+    for (size_t i = 0; i < n; i++)
+        resource_free(res[i]);
+    return rc;
+}
+
+/* ---- snapshot inspection ---------------------------------------------------------- */
+
+static const dp_cluster_cfg_t *snap_cluster(const char *name)
+{
+    return F.snap ? dp_snapshot_find_cluster(F.snap, name, strlen(name)) : NULL;
+}
+
+static const dp_listener_cfg_t *snap_listener(const char *name)
+{
+    for (size_t i = 0; F.snap && i < F.snap->n_listeners; i++)
+        if (strcmp(F.snap->listeners[i]->name, name) == 0)
+            return F.snap->listeners[i];
+    return NULL;
+}
+
+static const dp_res_meta_t *snap_meta(dp_res_type_t type, const char *name, dp_res_status_t status)
+{
+    for (size_t i = 0; F.snap && i < F.snap->n_meta; i++) {
+        const dp_res_meta_t *m = &F.snap->meta[i];
+        if (m->type == type && strcmp(m->name, name) == 0 && m->status == status && !m->is_static)
+            return m;
+    }
+    return NULL;
+}
+
+static size_t snap_meta_count(dp_res_type_t type, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; F.snap && i < F.snap->n_meta; i++)
+        if (F.snap->meta[i].type == type && strcmp(F.snap->meta[i].name, name) == 0 &&
+            !F.snap->meta[i].is_static)
+            n++;
+    return n;
+}
+
+static dp_ads_t *start(dp_bootstrap_t *b, bool delta)
+{
+    fake_reset(delta);
+    dp_ads_t *a = dp_ads_new(b, delta, &ENV);
+    dp_ads_stream_start(a);
+    return a;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_node_and_order(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    CHECK(r != NULL);
+    if (r == NULL)
+        goto out;
+    CHECK_STR(r->type_url, DP_TYPE_CLUSTER);
+    CHECK_STR(r->version_info, "");
+    CHECK_STR(r->response_nonce, "");
+    CHECK_INT(r->n_resource_names, 0);
+    CHECK(r->error_detail == NULL);
+    CHECK(r->node != NULL);
+    if (r->node) {
+        CHECK_STR(r->node->id, "n1");
+        CHECK_STR(r->node->cluster, "c1");
+        CHECK_STR(r->node->user_agent_name, "dataplane");
+        CHECK_INT(r->node->user_agent_version_type_case,
+                  ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION);
+        CHECK_STR(r->node->user_agent_version, DP_VERSION);
+        CHECK(r->node->locality && strcmp(r->node->locality->region, "eu") == 0);
+        CHECK(r->node->locality && strcmp(r->node->locality->zone, "z1") == 0);
+        CHECK(r->node->metadata && r->node->metadata->n_fields == 1 &&
+              strcmp(r->node->metadata->fields[0]->key, "team") == 0);
+        CHECK(names_are(r->node->client_features, r->node->n_client_features,
+                        "envoy.lb.does_not_support_overprovisioning,xds.config.resource-ttl"));
+    }
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    CHECK(r && r->node == NULL);
+    CHECK(!dp_ads_initialized(a));
+    /* A response's ACK carries no Node either. */
+    SOTW(a, DP_TYPE_CLUSTER, "v1", "n1", cluster_static("c1"));
+    r = next_sreq();
+    CHECK(r && r->node == NULL);
+out:
+    dp_ads_free(a);
+}
+
+static void test_ack_partial_nack(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A", cluster_static("c1"), cluster_static("c2"), cluster_static("c3"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->version_info, "1") == 0 && strcmp(r->response_nonce, "A") == 0);
+    CHECK(r && r->error_detail == NULL && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0);
+    CHECK_STR(dp_ads_version(a, DP_RES_CLUSTER), "1");
+    CHECK(snap_cluster("c1") && snap_cluster("c2") && snap_cluster("c3") && snap_cluster("xds"));
+    const dp_cluster_cfg_t *c1 = snap_cluster("c1");
+    const dp_res_meta_t *m = snap_meta(DP_RES_CLUSTER, "c1", DP_RES_ACKED);
+    CHECK(m && strcmp(m->version, "1") == 0 && m->raw.len > 0);
+    /* the static one keeps its static meta */
+    CHECK(F.snap && F.snap->n_meta == 4);
+
+    /* c2 invalid: c1 and c3 applied, NACK with version 1 and nonce B. */
+    int commits = F.commits;
+    SOTW(a, DP_TYPE_CLUSTER, "2", "B", cluster_static("c1"), "name: c2\ntype: STATIC\nlb_policy: MAGLEV",
+         cluster_static("c4"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->version_info, "1") == 0 && strcmp(r->response_nonce, "B") == 0);
+    CHECK(r && r->error_detail != NULL);
+    if (r && r->error_detail) {
+        CHECK_INT(r->error_detail->code, 3);
+        CHECK_HAS(r->error_detail->message, "c2: lb_policy: ");
+        CHECK_HAS(r->error_detail->message, "MAGLEV");
+    }
+    CHECK_STR(dp_ads_version(a, DP_RES_CLUSTER), "1");
+    CHECK_INT(F.commits, commits + 1);
+    CHECK(snap_cluster("c1") == c1);   /* unchanged: not re-translated */
+    CHECK(snap_cluster("c2") != NULL); /* last good version kept */
+    CHECK(snap_cluster("c3") == NULL); /* deleted: absent from the response */
+    CHECK(snap_cluster("c4") != NULL); /* valid resources applied */
+    m = snap_meta(DP_RES_CLUSTER, "c2", DP_RES_NACKED);
+    CHECK(m != NULL);
+    if (m) {
+        CHECK_STR(m->version, "1");
+        CHECK_STR(m->error_version, "2");
+        CHECK_HAS(m->error_details, "lb_policy");
+        CHECK(m->raw.len > 0);
+    }
+    CHECK_INT(snap_meta_count(DP_RES_CLUSTER, "c2"), 1);
+
+    /* The same bad response again: NACK again, nothing to commit. */
+    commits = F.commits;
+    SOTW(a, DP_TYPE_CLUSTER, "2", "C", cluster_static("c1"), "name: c2\ntype: STATIC\nlb_policy: MAGLEV",
+         cluster_static("c4"));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->response_nonce, "C") == 0);
+    CHECK_INT(F.commits, commits);
+
+    /* Fixed: ACK, c2 takes the new version, NACK state gone. */
+    SOTW(a, DP_TYPE_CLUSTER, "3", "D", cluster_static("c1"), "name: c2\ntype: STATIC\nlb_policy: RANDOM",
+         cluster_static("c4"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->version_info, "3") == 0 && strcmp(r->response_nonce, "D") == 0 &&
+          r->error_detail == NULL);
+    CHECK(snap_cluster("c2") && snap_cluster("c2")->lb_policy == DP_LB_RANDOM);
+    CHECK(snap_meta(DP_RES_CLUSTER, "c2", DP_RES_NACKED) == NULL);
+    m = snap_meta(DP_RES_CLUSTER, "c2", DP_RES_ACKED);
+    CHECK(m && strcmp(m->version, "3") == 0);
+    m = snap_meta(DP_RES_CLUSTER, "c1", DP_RES_ACKED);
+    CHECK(m && strcmp(m->version, "1") == 0); /* unchanged since version 1 */
+    CHECK(snap_cluster("c1") == c1);
+
+    /* A never-good resource: NACKED meta without raw. */
+    SOTW(a, DP_TYPE_CLUSTER, "4", "E", cluster_static("c1"), "name: c9\ntype: LOGICAL_DNS");
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "3") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "c9: type: ");
+    m = snap_meta(DP_RES_CLUSTER, "c9", DP_RES_NACKED);
+    CHECK(m && m->raw.len == 0 && snap_cluster("c9") == NULL);
+    CHECK(snap_cluster("c2") == NULL);
+    dp_ads_free(a);
+}
+
+static void test_duplicates_and_static(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A", cluster_static("c1"));
+    skip_requests();
+    int commits = F.commits;
+    SOTW(a, DP_TYPE_CLUSTER, "2", "B", cluster_static("c2"), cluster_static("c3"), cluster_eds("c2", NULL));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "1") == 0 && strcmp(r->response_nonce, "B") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "duplicate resource name 'c2'");
+    CHECK_INT(F.commits, commits);
+    CHECK(snap_cluster("c1") && !snap_cluster("c2") && !snap_cluster("c3"));
+    CHECK_INT(pending(), 0);
+
+    /* A dynamic cluster named like a static one is rejected. */
+    SOTW(a, DP_TYPE_CLUSTER, "3", "C", cluster_static("c1"), cluster_static("xds"));
+    r = next_sreq();
+    CHECK(r && r->error_detail);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "xds: name: 'xds' is already a static cluster");
+    CHECK(snap_cluster("xds") && snap_cluster("xds")->n_endpoints == 1);
+    CHECK(snap_cluster("c1") != NULL);
+    dp_ads_free(a);
+}
+
+static void test_lds_deletion_and_bind(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_LISTENER, "1", "A", listener_inline("l1", 10001), listener_inline("l2", 10002));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "1") == 0);
+    CHECK(snap_listener("l1") && snap_listener("l2"));
+    SOTW(a, DP_TYPE_LISTENER, "2", "B", listener_inline("l1", 10001));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "2") == 0);
+    CHECK(snap_listener("l1") && !snap_listener("l2"));
+    CHECK(snap_meta_count(DP_RES_LISTENER, "l2") == 0);
+
+    /* Two listeners on one address: the second is rejected. */
+    SOTW(a, DP_TYPE_LISTENER, "3", "C", listener_inline("l1", 10001), listener_inline("l3", 10001));
+    r = next_sreq();
+    CHECK(r && r->error_detail);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message,
+                  "l3: address: listener 'l3' has the same address 127.0.0.1:10001");
+    CHECK(snap_listener("l1") && !snap_listener("l3"));
+
+    /* The commit cannot bind l4: l4 is rejected, l5 goes in. */
+    F.fail_listener = "l4";
+    SOTW(a, DP_TYPE_LISTENER, "4", "D", listener_inline("l1", 10001), listener_inline("l4", 10004),
+         listener_inline("l5", 10005));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "2") == 0 && strcmp(r->response_nonce, "D") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "l4: address: cannot bind: Address already in use");
+    CHECK(snap_listener("l1") && snap_listener("l5") && !snap_listener("l4"));
+    const dp_res_meta_t *m = snap_meta(DP_RES_LISTENER, "l4", DP_RES_NACKED);
+    CHECK(m && m->raw.len == 0 && strcmp(m->error_version, "4") == 0);
+    /* An existing listener changed to an unbindable one: the old one stays. */
+    const dp_listener_cfg_t *l5 = snap_listener("l5");
+    F.fail_listener = NULL;
+    SOTW(a, DP_TYPE_LISTENER, "5", "E", listener_inline("l1", 10001), listener_inline("l5", 10005));
+    skip_requests();
+    CHECK(snap_listener("l5") == l5);
+    dp_ads_free(a);
+}
+
+static void test_eds_subscriptions_and_warming(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A", cluster_eds("e2", "svc2"), cluster_eds("e1", NULL),
+         cluster_static("s1"));
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && r->error_detail == NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0);
+    CHECK(r && names_are(r->resource_names, r->n_resource_names, "e1,svc2"));
+    CHECK(r && strcmp(r->version_info, "") == 0 && strcmp(r->response_nonce, "") == 0);
+    /* warming: not in the snapshot until the CLA arrives */
+    CHECK(snap_cluster("s1") && !snap_cluster("e1") && !snap_cluster("e2"));
+    CHECK(snap_meta(DP_RES_CLUSTER, "e1", DP_RES_WARMING) != NULL);
+    CHECK(!dp_ads_initialized(a));
+    CHECK_INT(dp_ads_next_deadline(a), 1000000 + 15000);
+
+    SOTW(a, DP_TYPE_ENDPOINT, "e-1", "EA", cla("e1", 2));
+    r = next_sreq();
+    CHECK(r && strcmp(r->version_info, "e-1") == 0 && strcmp(r->response_nonce, "EA") == 0);
+    CHECK(r && r->error_detail == NULL && names_are(r->resource_names, r->n_resource_names, "e1,svc2"));
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 2);
+    CHECK(!snap_cluster("e2"));
+    CHECK(snap_meta(DP_RES_CLUSTER, "e1", DP_RES_WARMING) == NULL);
+    CHECK(snap_meta(DP_RES_ENDPOINT, "e1", DP_RES_ACKED) != NULL);
+    CHECK_INT(pending(), 0);
+
+    /* A CLA update re-translates the cluster; a bad CLA is NACKed. */
+    SOTW(a, DP_TYPE_ENDPOINT, "e-2", "EB", cla("e1", 3),
+         "cluster_name: svc2\nendpoints: [{priority: 1, lb_endpoints: []}]");
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "e-1") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "svc2: endpoints[0].priority: ");
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 3);
+    CHECK(!snap_cluster("e2"));
+
+    /* e2 leaves: the EDS subscription follows. */
+    SOTW(a, DP_TYPE_CLUSTER, "2", "B", cluster_eds("e1", NULL), cluster_static("s1"));
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 && strcmp(r->version_info, "e-1") == 0 &&
+          strcmp(r->response_nonce, "EB") == 0);
+    CHECK(r && names_are(r->resource_names, r->n_resource_names, "e1"));
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 3); /* unchanged cluster kept endpoints */
+    CHECK(snap_meta_count(DP_RES_ENDPOINT, "svc2") == 0);
+
+    /* No EDS cluster left: unsubscribed (empty list) and the CLA dropped. */
+    SOTW(a, DP_TYPE_CLUSTER, "3", "C", cluster_static("s1"));
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 && r->n_resource_names == 0);
+    CHECK(snap_meta_count(DP_RES_ENDPOINT, "e1") == 0 && !snap_cluster("e1"));
+    dp_ads_free(a);
+}
+
+static void test_warming_timeout_and_previous(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    skip_requests();
+
+    SOTW(a, DP_TYPE_LISTENER, "1", "L", listener_inline("l1", 10001));
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A", cluster_eds("w1", NULL));
+    skip_requests();
+    CHECK(!snap_cluster("w1"));
+    CHECK_INT(dp_ads_next_deadline(a), 1000000 + 15000);
+    F.now += 14999;
+    dp_ads_on_tick(a);
+    CHECK(!snap_cluster("w1"));
+    CHECK(!dp_ads_initialized(a));
+    F.now += 1;
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("w1") && snap_cluster("w1")->n_endpoints == 0);
+    CHECK(snap_meta(DP_RES_CLUSTER, "w1", DP_RES_ACKED) != NULL);
+    CHECK(dp_ads_initialized(a));
+    CHECK_INT(dp_ads_next_deadline(a), UINT64_MAX);
+    SOTW(a, DP_TYPE_ENDPOINT, "1", "E", cla("w1", 1));
+    CHECK(snap_cluster("w1") && snap_cluster("w1")->n_endpoints == 1);
+
+    /* A changed EDS cluster whose CLA is held does not warm. */
+    SOTW(a, DP_TYPE_CLUSTER, "2", "B",
+         "name: w1\ntype: EDS\nlb_policy: RANDOM\neds_cluster_config: {eds_config: {ads: {}}}");
+    CHECK(snap_cluster("w1") && snap_cluster("w1")->lb_policy == DP_LB_RANDOM &&
+          snap_cluster("w1")->n_endpoints == 1);
+    /* Changed to another service: the old version serves while it warms,
+     * with an initial_fetch_timeout of 2 s from its config source. */
+    const dp_cluster_cfg_t *old = snap_cluster("w1");
+    SOTW(a, DP_TYPE_CLUSTER, "3", "C",
+         "name: w1\ntype: EDS\neds_cluster_config: {service_name: other, eds_config: {ads: {}, "
+         "initial_fetch_timeout: 2s}}");
+    CHECK(snap_cluster("w1") == old);
+    CHECK(snap_meta(DP_RES_CLUSTER, "w1", DP_RES_WARMING) && snap_meta(DP_RES_CLUSTER, "w1", DP_RES_ACKED));
+    CHECK_INT(dp_ads_next_deadline(a), F.now + 2000);
+    F.now += 2000;
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("w1") != old && snap_cluster("w1")->n_endpoints == 0);
+    CHECK_STR(snap_cluster("w1")->eds_service_name, "other");
+    dp_ads_free(a);
+}
+
+static void test_listener_waits_for_rds(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_LISTENER, "1", "A", listener_rds("l1", 10001, "r1"));
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && r->error_detail == NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ROUTE) == 0 &&
+          names_are(r->resource_names, r->n_resource_names, "r1"));
+    CHECK(!snap_listener("l1"));
+    CHECK(snap_meta(DP_RES_LISTENER, "l1", DP_RES_WARMING) != NULL);
+
+    /* An unrequested route config is ignored. */
+    SOTW(a, DP_TYPE_ROUTE, "1", "R", route("r1", "c1"), route("zz", "c1"));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "1") == 0);
+    CHECK(snap_listener("l1") != NULL);
+    CHECK(F.snap && dp_snapshot_find_route(F.snap, "r1") != NULL &&
+          dp_snapshot_find_route(F.snap, "zz") == NULL);
+    CHECK(snap_meta(DP_RES_LISTENER, "l1", DP_RES_WARMING) == NULL);
+    CHECK(snap_meta(DP_RES_ROUTE, "r1", DP_RES_ACKED) != NULL);
+
+    /* l1 moves to r2: the version on r1 keeps serving while it warms. */
+    const dp_listener_cfg_t *old = snap_listener("l1");
+    SOTW(a, DP_TYPE_LISTENER, "2", "B", listener_rds("l1", 10001, "r2"));
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    r = next_sreq();
+    CHECK(r && names_are(r->resource_names, r->n_resource_names, "r1,r2") &&
+          strcmp(r->version_info, "1") == 0 && strcmp(r->response_nonce, "R") == 0);
+    CHECK(snap_listener("l1") == old);
+    CHECK(snap_meta(DP_RES_LISTENER, "l1", DP_RES_WARMING) && snap_meta(DP_RES_LISTENER, "l1", DP_RES_ACKED));
+    SOTW(a, DP_TYPE_ROUTE, "2", "R2", route("r1", "c1"), route("r2", "c2"));
+    /* The ACK carries the interest after the update: r1 is no longer
+     * referred to once l1 left it. */
+    CHECK_INT(pending(), 1);
+    r = next_sreq();
+    CHECK(r && names_are(r->resource_names, r->n_resource_names, "r2") && strcmp(r->version_info, "2") == 0 &&
+          strcmp(r->response_nonce, "R2") == 0 && r->error_detail == NULL);
+    CHECK(snap_listener("l1") && snap_listener("l1") != old);
+    CHECK(F.snap && dp_snapshot_find_route(F.snap, "r1") == NULL &&
+          dp_snapshot_find_route(F.snap, "r2") != NULL);
+
+    /* A bad route config: NACKed, the listener waiting for it keeps
+     * waiting. */
+    SOTW(a, DP_TYPE_LISTENER, "3", "C", listener_rds("l1", 10001, "r2"), listener_rds("l3", 10003, "r3"));
+    skip_requests();
+    SOTW(a, DP_TYPE_ROUTE, "3", "R3", route("r2", "c2"), "name: r3\nvirtual_hosts: [{name: vh, domains: []}]");
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "2") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "r3: virtual_hosts[0].domains");
+    CHECK(!snap_listener("l3") && snap_meta(DP_RES_LISTENER, "l3", DP_RES_WARMING));
+    CHECK(snap_meta(DP_RES_ROUTE, "r3", DP_RES_NACKED) != NULL);
+
+    /* Its route config arrives but the listener cannot be bound: rejected
+     * (admin sees it), the RDS response itself is ACKed. */
+    F.fail_listener = "l3";
+    SOTW(a, DP_TYPE_ROUTE, "4", "R4", route("r2", "c2"), route("r3", "c3"));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "4") == 0);
+    CHECK(!snap_listener("l3") && snap_listener("l1"));
+    const dp_res_meta_t *m = snap_meta(DP_RES_LISTENER, "l3", DP_RES_NACKED);
+    CHECK(m && strstr(m->error_details, "cannot bind") != NULL);
+    CHECK(snap_meta(DP_RES_LISTENER, "l3", DP_RES_WARMING) == NULL);
+    F.fail_listener = NULL;
+    skip_requests();
+
+    /* RDS timeout: a listener takes traffic without its routes. */
+    SOTW(a, DP_TYPE_LISTENER, "5", "D", listener_rds("l1", 10001, "r2"), listener_rds("l2", 10002, "r9"));
+    skip_requests();
+    CHECK(!snap_listener("l2"));
+    F.now += 15000;
+    dp_ads_on_tick(a);
+    CHECK(snap_listener("l2") != NULL);
+    dp_ads_free(a);
+}
+
+static void test_stream_restart(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_CLUSTER, "c7", "A", cluster_eds("e1", NULL));
+    SOTW(a, DP_TYPE_ENDPOINT, "e3", "B", cla("e1", 1));
+    SOTW(a, DP_TYPE_LISTENER, "l5", "C", listener_inline("l1", 10001));
+    skip_requests();
+    int commits = F.commits;
+    dp_ads_stream_closed(a);
+    CHECK(snap_cluster("e1") && snap_listener("l1")); /* nothing goes away */
+    dp_ads_stream_start(a);
+    CHECK_INT(F.commits, commits);
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && strcmp(r->version_info, "c7") == 0 &&
+          strcmp(r->response_nonce, "") == 0 && r->node != NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 && strcmp(r->version_info, "e3") == 0 &&
+          strcmp(r->response_nonce, "") == 0 && r->node == NULL);
+    CHECK(r && names_are(r->resource_names, r->n_resource_names, "e1"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && strcmp(r->version_info, "l5") == 0 &&
+          strcmp(r->response_nonce, "") == 0 && r->node == NULL);
+    /* The server resends the same state: no change, no commit. */
+    SOTW(a, DP_TYPE_CLUSTER, "c7", "X", cluster_eds("e1", NULL));
+    r = next_sreq();
+    CHECK(r && strcmp(r->response_nonce, "X") == 0 && r->error_detail == NULL);
+    CHECK_INT(F.commits, commits);
+    dp_ads_free(a);
+}
+
+static void test_delta(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, true);
+    const dreq_t *r;
+    Envoy__Service__Discovery__V3__Resource *res[4];
+
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && r->node && strcmp(r->node->id, "n1") == 0);
+    CHECK(r && r->n_resource_names_subscribe == 0 && r->n_initial_resource_versions == 0);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && r->node == NULL);
+
+    res[0] = resource_new(DP_TYPE_CLUSTER, "e1", "a1", cluster_eds("e1", NULL), 0);
+    res[1] = resource_new(DP_TYPE_CLUSTER, "s1", "b1", cluster_static("s1"), 0);
+    delta_resp(a, DP_TYPE_CLUSTER, "N1", res, 2, NULL);
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && strcmp(r->response_nonce, "N1") == 0 &&
+          r->error_detail == NULL && r->n_resource_names_subscribe == 0);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 &&
+          names_are(r->resource_names_subscribe, r->n_resource_names_subscribe, "e1") &&
+          r->n_resource_names_unsubscribe == 0 && strcmp(r->response_nonce, "") == 0);
+    CHECK(snap_cluster("s1") && !snap_cluster("e1"));
+    const dp_res_meta_t *m = snap_meta(DP_RES_CLUSTER, "s1", DP_RES_ACKED);
+    CHECK(m && strcmp(m->version, "b1") == 0);
+
+    res[0] = resource_new(DP_TYPE_ENDPOINT, "e1", "x1", cla("e1", 2), 0);
+    delta_resp(a, DP_TYPE_ENDPOINT, "N2", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->response_nonce, "N2") == 0 && r->error_detail == NULL);
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 2);
+    m = snap_meta(DP_RES_ENDPOINT, "e1", DP_RES_ACKED);
+    CHECK(m && strcmp(m->version, "x1") == 0);
+
+    /* A second EDS cluster subscribes only its own name; a bad update
+     * and a name mismatch are NACKed per resource. */
+    res[0] = resource_new(DP_TYPE_CLUSTER, "e2", "a2", cluster_eds("e2", NULL), 0);
+    res[1] = resource_new(DP_TYPE_CLUSTER, "s1", "b2", "name: s1\ntype: STATIC\nlb_policy: MAGLEV", 0);
+    res[2] = resource_new(DP_TYPE_CLUSTER, "zz", "z1", cluster_static("yy"), 0);
+    delta_resp(a, DP_TYPE_CLUSTER, "N3", res, 3, NULL);
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->response_nonce, "N3") == 0 && r->error_detail != NULL);
+    if (r && r->error_detail) {
+        CHECK_HAS(r->error_detail->message, "s1: lb_policy: ");
+        CHECK_HAS(r->error_detail->message, "zz: name: 'yy' differs");
+    }
+    r = next_dreq();
+    CHECK(r && names_are(r->resource_names_subscribe, r->n_resource_names_subscribe, "e2") &&
+          r->n_resource_names_unsubscribe == 0);
+    m = snap_meta(DP_RES_CLUSTER, "s1", DP_RES_NACKED);
+    CHECK(m && strcmp(m->version, "b1") == 0 && strcmp(m->error_version, "b2") == 0);
+
+    /* removed_resources: e1 goes, its CLA is unsubscribed. */
+    delta_resp(a, DP_TYPE_CLUSTER, "N4", res, 0, (const char *const[]){"e1", NULL});
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->response_nonce, "N4") == 0 && r->error_detail == NULL);
+    r = next_dreq();
+    CHECK(r && r->n_resource_names_subscribe == 0 &&
+          names_are(r->resource_names_unsubscribe, r->n_resource_names_unsubscribe, "e1"));
+    CHECK(!snap_cluster("e1") && snap_cluster("s1"));
+    CHECK(snap_meta_count(DP_RES_ENDPOINT, "e1") == 0);
+
+    /* Reconnect: initial_resource_versions of what we hold. */
+    dp_ads_stream_closed(a);
+    dp_ads_stream_start(a);
+    CHECK_INT(pending(), 3);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && r->node != NULL &&
+          r->n_resource_names_subscribe == 0);
+    if (r) {
+        char buf[256] = "";
+        size_t k = 0;
+        for (size_t i = 0; i < r->n_initial_resource_versions; i++)
+            k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s=%s;", r->initial_resource_versions[i]->key,
+                                  r->initial_resource_versions[i]->value);
+        CHECK_STR(buf, "e2=a2;s1=b1;");
+        CHECK(strcmp(r->response_nonce, "") == 0);
+    }
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 &&
+          names_are(r->resource_names_subscribe, r->n_resource_names_subscribe, "e2") &&
+          r->n_initial_resource_versions == 0);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    dp_ads_free(a);
+}
+
+static void test_ttl(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    Google__Protobuf__Any *anys[2];
+    skip_requests();
+
+    anys[0] = wrap(resource_new(DP_TYPE_CLUSTER, "t1", "", cluster_static("t1"), 10));
+    anys[1] = any_yaml(DP_TYPE_CLUSTER, cluster_static("p1"));
+    sotw_anys(a, DP_TYPE_CLUSTER, "1", "A", anys, 2);
+    const sreq_t *r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+    CHECK(snap_cluster("t1") && snap_cluster("p1"));
+    CHECK_INT(dp_ads_next_deadline(a), 1000000 + 10000);
+    F.now += 9000;
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("t1") != NULL);
+    /* Heartbeat: the name and a TTL, no resource. */
+    anys[0] = wrap(resource_new(DP_TYPE_CLUSTER, "t1", "", NULL, 10));
+    anys[1] = any_yaml(DP_TYPE_CLUSTER, cluster_static("p1"));
+    int commits = F.commits;
+    sotw_anys(a, DP_TYPE_CLUSTER, "1", "B", anys, 2);
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->response_nonce, "B") == 0);
+    CHECK_INT(F.commits, commits); /* a heartbeat changes nothing */
+    CHECK(snap_cluster("t1") != NULL);
+    F.now += 6000;
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("t1") != NULL);
+    F.now += 4000; /* 10 s after the heartbeat */
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("t1") == NULL && snap_cluster("p1") != NULL);
+    CHECK(snap_meta_count(DP_RES_CLUSTER, "t1") == 0);
+    CHECK_INT(dp_ads_next_deadline(a), UINT64_MAX);
+    dp_ads_free(a);
+
+    /* Delta: TTL on a CLA, then removal by expiry empties the cluster. */
+    a = start(b, true);
+    Envoy__Service__Discovery__V3__Resource *res[1];
+    res[0] = resource_new(DP_TYPE_CLUSTER, "e1", "1", cluster_eds("e1", NULL), 0);
+    delta_resp(a, DP_TYPE_CLUSTER, "N1", res, 1, NULL);
+    res[0] = resource_new(DP_TYPE_ENDPOINT, "e1", "1", cla("e1", 2), 5);
+    delta_resp(a, DP_TYPE_ENDPOINT, "N2", res, 1, NULL);
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 2);
+    F.now += 5000;
+    dp_ads_on_tick(a);
+    CHECK(snap_cluster("e1") && snap_cluster("e1")->n_endpoints == 0);
+    CHECK(snap_meta_count(DP_RES_ENDPOINT, "e1") == 0);
+    dp_ads_free(a);
+}
+
+static void test_hostile(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    Google__Protobuf__Any *anys[4];
+    skip_requests();
+
+    /* Not a response at all. */
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    CHECK(dp_ads_on_response(a, garbage, sizeof(garbage)) < 0);
+    CHECK_INT(pending(), 0);
+
+    /* Unknown type URL: NACK naming it. */
+    SOTW_EMPTY(a, "type.googleapis.com/envoy.config.core.v3.Secret", "1", "S");
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, "type.googleapis.com/envoy.config.core.v3.Secret") == 0 &&
+          strcmp(r->response_nonce, "S") == 0 && r->error_detail != NULL);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message,
+                  "unknown resource type 'type.googleapis.com/envoy.config.core.v3.Secret'");
+
+    /* An empty response is fine (no clusters). */
+    CHECK_INT(SOTW_EMPTY(a, DP_TYPE_CLUSTER, "", ""), 0);
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+
+    /* Wrong Any type, undecodable bytes, unknown field: each rejected; the
+     * good one applied; nothing deleted since names are unknown. */
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A", cluster_static("k1"));
+    skip_requests();
+    uint8_t *bad = malloc(4);
+    memcpy(bad, "\xff\xff\xff\xff", 4);
+    anys[0] = any_yaml(DP_TYPE_LISTENER, listener_inline("l1", 1));
+    anys[1] = any_new(DP_TYPE_CLUSTER, bad, 4);
+    anys[2] = any_yaml(DP_TYPE_CLUSTER, cluster_static("k2"));
+    uint8_t *unk = malloc(8);
+    memcpy(unk, "\x0a\x02k3\xf8\x07\x01", 7); /* name: k3, field 127 */
+    anys[3] = any_new(DP_TYPE_CLUSTER, unk, 7);
+    sotw_anys(a, DP_TYPE_CLUSTER, "2", "B", anys, 4);
+    r = next_sreq();
+    CHECK(r && r->error_detail);
+    if (r && r->error_detail) {
+        CHECK_HAS(r->error_detail->message,
+                  "resources[0]: type_url '" DP_TYPE_LISTENER "' is not the response's");
+        CHECK_HAS(r->error_detail->message, "resources[1]: cannot decode");
+        CHECK_HAS(r->error_detail->message, "k3: ");
+        CHECK_HAS(r->error_detail->message, "127");
+    }
+    CHECK(snap_cluster("k1") && snap_cluster("k2"));
+    CHECK(snap_meta(DP_RES_CLUSTER, "k3", DP_RES_NACKED) != NULL);
+
+    /* Many bad resources: the message stays within 4 KiB. */
+    const char *ys[129];
+    for (int i = 0; i < 128; i++)
+        ys[i] = Y("name: bad%03d\ntype: STATIC\nlb_policy: MAGLEV", i);
+    ys[128] = NULL;
+    sotw(a, DP_TYPE_CLUSTER, "3", "C", ys);
+    r = next_sreq();
+    CHECK(r && r->error_detail && strlen(r->error_detail->message) == 4095);
+    if (r && r->error_detail) {
+        const char *msg = r->error_detail->message;
+        CHECK(strlen(msg) > 3 && strcmp(msg + strlen(msg) - 3, "...") == 0);
+        CHECK_HAS(msg, "bad000: lb_policy");
+    }
+
+    CHECK(!snap_cluster("k1") && !snap_cluster("bad000")); /* SotW: k1 was not in it */
+    SOTW(a, DP_TYPE_CLUSTER, "5", "E", cluster_static("k1"), cluster_static("k2"));
+    skip_requests();
+
+    /* A name that is not UTF-8 is echoed as valid UTF-8 (the server
+     * must be able to decode our NACK). */
+    uint8_t *nu = malloc(8);
+    memcpy(nu, "\x0a\x04" "bad\xff" "\x10\x02", 8); /* name: "bad\xff", type: LOGICAL_DNS */
+    anys[0] = any_new(DP_TYPE_CLUSTER, nu, 8);
+    anys[1] = any_yaml(DP_TYPE_CLUSTER, cluster_static("k1"));
+    anys[2] = any_yaml(DP_TYPE_CLUSTER, cluster_static("k2"));
+    sotw_anys(a, DP_TYPE_CLUSTER, "6", "F", anys, 3);
+    r = next_sreq();
+    CHECK(r && r->error_detail);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "bad?: type: LOGICAL_DNS");
+
+    /* Heartbeat without a name, Resource wrapper that does not decode. */
+    anys[0] = wrap(resource_new(DP_TYPE_CLUSTER, "", "", NULL, 1));
+    bad = malloc(3);
+    memcpy(bad, "\x12\xff\x01", 3);
+    anys[1] = any_new("type.googleapis.com/envoy.service.discovery.v3.Resource", bad, 3);
+    sotw_anys(a, DP_TYPE_CLUSTER, "4", "D", anys, 2);
+    r = next_sreq();
+    CHECK(r && r->error_detail);
+    CHECK(snap_cluster("k1") && snap_cluster("k2")); /* unnamed: nothing deleted */
+
+    /* LDS is not configured in this bootstrap: NACKed. */
+    dp_ads_free(a);
+    dp_bootstrap_t *b2 = boot_load(BOOT_HEAD BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+    CHECK(b2 != NULL);
+    if (b2) {
+        a = start(b2, false);
+        CHECK_INT(pending(), 1);
+        skip_requests();
+        SOTW(a, DP_TYPE_LISTENER, "1", "L", listener_inline("l1", 10001));
+        r = next_sreq();
+        CHECK(r && r->error_detail && !snap_listener("l1"));
+        dp_ads_free(a);
+        dp_bootstrap_free(b2);
+    }
+}
+
+static void test_static_eds(void)
+{
+    dp_bootstrap_t *b =
+        boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS
+                  "static_resources:\n  clusters:\n" XDS_CLUSTER "  - name: se\n    type: EDS\n"
+                  "    eds_cluster_config: {eds_config: {ads: {}, resource_api_version: V3}}\n");
+    CHECK(b != NULL);
+    if (b == NULL)
+        return;
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 &&
+          names_are(r->resource_names, r->n_resource_names, "se"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    SOTW(a, DP_TYPE_ENDPOINT, "1", "E", cla("se", 2));
+    CHECK(snap_cluster("se") && snap_cluster("se")->n_endpoints == 2);
+    const dp_res_meta_t *m = NULL;
+    for (size_t i = 0; F.snap && i < F.snap->n_meta; i++)
+        if (F.snap->meta[i].is_static && strcmp(F.snap->meta[i].name, "se") == 0)
+            m = &F.snap->meta[i];
+    CHECK(m != NULL);
+
+    /* SIGHUP: a new static base without `se`. */
+    dp_bootstrap_t *b2 = boot_default();
+    char err[256];
+    skip_requests();
+    CHECK_INT(dp_ads_set_static(a, b2->snap, err, sizeof(err)), 0);
+    CHECK(!snap_cluster("se") && snap_cluster("xds"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 && r->n_resource_names == 0);
+    dp_ads_free(a);
+    dp_bootstrap_free(b2);
+    dp_bootstrap_free(b);
+}
+
+int main(void)
+{
+    dp_bootstrap_t *b = boot_default();
+    CHECK(b != NULL);
+    if (b == NULL)
+        TEST_DONE();
+    test_node_and_order(b);
+    test_ack_partial_nack(b);
+    test_duplicates_and_static(b);
+    test_lds_deletion_and_bind(b);
+    test_eds_subscriptions_and_warming(b);
+    test_warming_timeout_and_previous(b);
+    test_listener_waits_for_rds(b);
+    test_stream_restart(b);
+    test_delta(b);
+    test_ttl(b);
+    test_hostile(b);
+    test_static_eds();
+    dp_bootstrap_free(b);
+    fake_reset(false);
+    for (int i = 0; i < NBUF; i++)
+        free(res_buf[i]);
+    TEST_DONE();
+}

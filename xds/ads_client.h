@@ -1,0 +1,35 @@
+/* The ADS transport: one gRPC stream (grpc core C API) to the management
+ * server named by the bootstrap's dynamic_resources.ads_config, on its own
+ * thread and completion queue. It feeds the sans-I/O protocol state
+ * (xds/ads.h) and reconnects with jittered exponential backoff (500 ms
+ * base, 30 s cap, reset after a response) while the data plane keeps
+ * serving its last good configuration. */
+#ifndef DP_XDS_ADS_CLIENT_H
+#define DP_XDS_ADS_CLIENT_H
+
+#include <stddef.h>
+
+#include "xds/bootstrap.h"
+
+typedef struct dp_ads_client_opts {
+    const char *record_path; /* --xds-record: JSON lines of every request/response, or NULL */
+    size_t max_recv_bytes;   /* default 64 MiB */
+} dp_ads_client_opts_t;
+
+/* Starts the client thread. The bootstrap must outlive the client.
+ * Returns 0, or a negative DP_E* with errbuf (bad target, cannot open the
+ * record file). */
+int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *opts, char *errbuf,
+                        size_t errlen);
+/* A new static base after SIGHUP: merged with the dynamic resources on the
+ * client thread. */
+void dp_ads_client_set_static(dp_snapshot_t *static_snap);
+/* Stops the stream and joins the thread. */
+void dp_ads_client_stop(void);
+
+/* The gRPC target for an ApiConfigSource's first grpc_service (envoy_grpc:
+ * the first endpoint of that static cluster; google_grpc: target_uri).
+ * Returns a malloc'd string or NULL with errbuf. Exposed for tests. */
+char *dp_ads_client_target(const dp_bootstrap_t *boot, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,236 @@
+/* Internals of the ADS state machine (xds/ads.h), shared by
+ *   ads.c           life cycle, stream start/close, timers, requests out
+ *   ads_response.c  responses in: decoding, per-resource checks, (N)ACK text
+ *   ads_resources.c the resource store: apply/reject/remove, warming,
+ *                   references and garbage collection
+ *   ads_snapshot.c  snapshot + commit (bind failures)
+ *
+ * The picture, per resource type (listener, route, cluster, endpoint):
+ *
+ *   response --decode--> items --apply--> ads_res_t { act, warm, err }
+ *                                              |
+ *   settle: warming versions whose RDS/EDS dependency arrived become act;
+ *           clusters whose CLA changed are re-translated
+ *                                              |
+ *   gc: RDS/EDS resources nothing refers to are dropped (and unsubscribed)
+ *                                              |
+ *   build: static base + every act --> dp_snapshot_t --> env->commit
+ *
+ * A resource's `act` is what the running snapshot holds; `warm` an accepted
+ * newer version waiting for its dependency; `err` the reason its latest
+ * update was rejected (act, if any, stays in force). */
+#ifndef DP_XDS_ADS_INT_H
+#define DP_XDS_ADS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envoy/config/core/v3/base.pb-c.h"
+#include "xds/ads.h"
+
+#define ADS_NTYPES DP_RES__COUNT
+#define ADS_DEFAULT_FETCH_TIMEOUT_MS 15000
+/* google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK. */
+#define ADS_NACK_CODE 3
+/* error_detail.message bound: a NACK must stay a small message. */
+#define ADS_NACK_MAX 4096
+#define ADS_TYPE_RESOURCE "type.googleapis.com/envoy.service.discovery.v3.Resource"
+
+/* One accepted version of a resource. Immutable once built, except that
+ * a cluster's cfg is replaced when its ClusterLoadAssignment changes. */
+typedef struct ads_ver {
+    dp_res_type_t type;
+    uint8_t *raw; /* the encoded resource (meta raw, change detection) */
+    size_t len;
+    char *version;           /* SotW: the response's version_info; Delta: Resource.version */
+    uint64_t updated_ms;     /* wall clock */
+    ProtobufCMessage *msg;   /* decoded Cluster (re-translated with its CLA) or CLA; else NULL */
+    void *cfg;               /* dp_listener_cfg_t / dp_route_config_t / dp_cluster_cfg_t; NULL for a CLA */
+    char *dep;               /* listener: its RDS name; EDS cluster: its service name; else NULL */
+    uint64_t dep_timeout_ms; /* initial_fetch_timeout of dep's config source (0: none) */
+} ads_ver_t;
+
+typedef struct ads_res {
+    char *name;
+    dp_res_type_t type;
+    ads_ver_t *act;         /* in force, NULL: none */
+    ads_ver_t *warm;        /* listeners and clusters: waiting for dep */
+    uint64_t warm_deadline; /* monotonic ms; 0: waits without a limit */
+    /* The latest update was rejected: why, when, which version; and its
+     * bytes, so that a server repeating it costs no translation. */
+    char *err;
+    char *err_version;
+    uint64_t err_ms; /* wall clock */
+    uint8_t *bad;
+    size_t bad_len;
+    bool has_bad;
+    /* Resource TTL (Resource.ttl): expires as if deleted at ttl_deadline. */
+    uint64_t ttl_ms;
+    uint64_t ttl_deadline; /* monotonic ms; 0: none */
+    bool seen;             /* scratch: named in the response being processed */
+    bool changed;          /* scratch (CLAs): act changed in the response being processed */
+} ads_res_t;
+
+/* Resources of one type, sorted by name (bsearch). */
+typedef struct ads_store {
+    ads_res_t **v;
+    size_t n, cap;
+} ads_store_t;
+
+/* A sorted set of names, owned. */
+typedef struct ads_names {
+    char **v;
+    size_t n;
+} ads_names_t;
+
+typedef struct ads_type {
+    dp_res_type_t type;
+    const char *url;
+    bool wildcard;    /* LDS, CDS */
+    bool configured;  /* LDS/CDS: lds_config/cds_config in the bootstrap; RDS/EDS: always */
+    char *version;    /* SotW: last accepted version_info ("" initially) */
+    char *nonce;      /* latest nonce of the current stream, NULL: none */
+    bool on_stream;   /* a request for this type went out on the current stream */
+    ads_names_t sent; /* RDS/EDS: names subscribed on the current stream */
+    /* Initial fetch (LDS/CDS, for dp_ads_initialized). */
+    uint64_t fetch_timeout_ms;
+    uint64_t fetch_deadline; /* 0: none */
+    bool fetched;            /* a response came or the initial fetch timed out */
+    ads_store_t store;
+} ads_type_t;
+
+/* A static EDS cluster (bootstrap) gets its endpoints over ADS too. */
+typedef struct ads_static_eds {
+    char *name;
+    char *dep;
+    ProtobufCMessage *msg;
+    dp_cluster_cfg_t *cfg; /* translated with the held CLA; NULL: the base's */
+} ads_static_eds_t;
+
+/* What listeners (RDS) or clusters (EDS) refer to, sorted by name;
+ * for EDS with one referring Cluster message (to validate a CLA). */
+typedef struct ads_ref {
+    const char *name;
+    const ProtobufCMessage *cluster;
+} ads_ref_t;
+
+typedef struct ads_refs {
+    ads_ref_t *v;
+    size_t n;
+} ads_refs_t;
+
+/* A listener activated by the update being committed, with the version it
+ * replaced: a bind failure puts the old one back. */
+typedef struct ads_undo {
+    ads_res_t *res;
+    ads_ver_t *old;
+} ads_undo_t;
+
+struct dp_ads {
+    dp_ads_env_t env;
+    bool delta;
+    dp_snapshot_t *base; /* static resources, a reference */
+    ads_static_eds_t *seds;
+    size_t n_seds;
+    Envoy__Config__Core__V3__Node *node; /* unpacked from our own encoding */
+    ads_type_t t[ADS_NTYPES];
+    bool stream_up;
+    bool node_sent;
+    uint64_t generation;
+    bool dirty; /* the snapshot in force is stale */
+    uint64_t next_deadline;
+
+    /* The response being processed (or the tick): the NACK text and the
+     * listeners to revert on a bind failure. */
+    bool in_response;
+    dp_res_type_t cur_type;
+    char *nack;
+    size_t nack_len, nack_cap;
+    size_t n_rejected;
+    ads_undo_t *undo;
+    size_t n_undo, cap_undo;
+    char commit_err[512];
+    /* References of refs_type, cached while a response of RDS/EDS is
+     * applied (listeners and clusters do not change meanwhile). */
+    ads_refs_t refs;
+    bool refs_valid;
+    dp_res_type_t refs_type;
+};
+
+/* ---- ads.c ------------------------------------------------------------- */
+
+uint64_t dp_ads__now(const dp_ads_t *a);
+/* SotW request for type t with the current state (names for RDS/EDS). */
+void dp_ads__send_sotw(dp_ads_t *a, const char *type_url, const char *version, const char *nonce,
+                       const ads_names_t *names, const char *error);
+/* Delta request. irv: add initial_resource_versions of type t (or NULL). */
+void dp_ads__send_delta(dp_ads_t *a, const char *type_url, char **sub, size_t n_sub, char **unsub,
+                        size_t n_unsub, const ads_type_t *irv, const char *nonce, const char *error);
+/* Brings the RDS/EDS subscriptions of the stream in line with what the
+ * listeners and clusters refer to. */
+void dp_ads__update_subscriptions(dp_ads_t *a);
+void dp_ads__recompute_deadline(dp_ads_t *a);
+ads_type_t *dp_ads__type_by_url(dp_ads_t *a, const char *url);
+
+/* ---- ads_response.c ------------------------------------------------------ */
+
+int dp_ads__on_sotw(dp_ads_t *a, const uint8_t *msg, size_t len);
+int dp_ads__on_delta(dp_ads_t *a, const uint8_t *msg, size_t len);
+/* Adds "label: reason" to the NACK being built. */
+void dp_ads__nack_add(dp_ads_t *a, const char *label, const char *reason);
+/* Milliseconds of a Duration; false when absent, negative or malformed. */
+bool dp_ads__duration_ms(const ProtobufCMessage *duration, uint64_t *out);
+
+/* ---- ads_resources.c ------------------------------------------------------ */
+
+ads_res_t *dp_ads__find(const ads_store_t *s, const char *name);
+ads_res_t *dp_ads__get(ads_store_t *s, dp_res_type_t type, const char *name);
+void dp_ads__store_free(ads_store_t *s);
+
+/* Update of one named resource with its encoded bytes (msg: decoded,
+ * ownership taken). ttl_ms 0: no TTL. Returns true when accepted. */
+bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint8_t *data, size_t len,
+                   ProtobufCMessage *msg, const char *version, uint64_t ttl_ms);
+/* Records the rejection of an update of `name` (meta NACKED, NACK text). */
+void dp_ads__reject(dp_ads_t *a, dp_res_type_t type, const char *name, const uint8_t *data, size_t len,
+                    const char *version, const char *err);
+/* Heartbeat: refreshes the TTL of a held resource. */
+void dp_ads__heartbeat(dp_ads_t *a, dp_res_type_t type, const char *name, uint64_t ttl_ms);
+/* Deletes a resource (SotW absence, Delta removal, TTL expiry). */
+void dp_ads__remove(dp_ads_t *a, dp_res_type_t type, const char *name);
+/* Is `name` referred to by a listener (RDS) / cluster (EDS)? For EDS,
+ * *cluster receives one referring Cluster message (to validate a CLA). */
+bool dp_ads__referenced(dp_ads_t *a, dp_res_type_t type, const char *name, const ProtobufCMessage **cluster);
+void dp_ads__refs_invalidate(dp_ads_t *a);
+/* The sorted set of RDS or EDS names referred to. */
+void dp_ads__needed(const dp_ads_t *a, dp_res_type_t type, ads_names_t *out);
+void dp_ads__names_free(ads_names_t *n);
+bool dp_ads__names_eq(const ads_names_t *x, const ads_names_t *y);
+void dp_ads__names_copy(ads_names_t *dst, const ads_names_t *src);
+
+/* Warming promotions and CLA-driven re-translations, then drop what no one
+ * refers to. */
+void dp_ads__settle(dp_ads_t *a);
+/* Timers: warming and TTL deadlines at or before now. */
+void dp_ads__expire(dp_ads_t *a, uint64_t now);
+/* Loads the static EDS clusters of a->base (decoded from their meta). */
+void dp_ads__load_static(dp_ads_t *a);
+void dp_ads__static_free(dp_ads_t *a);
+void dp_ads__ver_free(ads_ver_t *v);
+bool dp_ads__static_listener(const dp_ads_t *a, const char *name);
+bool dp_ads__static_cluster(const dp_ads_t *a, const char *name);
+ads_undo_t *dp_ads__undo_find(dp_ads_t *a, const ads_res_t *r);
+/* Frees u->old and removes u from the list. */
+void dp_ads__undo_drop(dp_ads_t *a, ads_undo_t *u);
+/* Marks r rejected (meta NACKED) without adding to the NACK text. */
+void dp_ads__set_err(dp_ads_t *a, ads_res_t *r, const uint8_t *data, size_t len, const char *version,
+                     const char *err);
+
+/* ---- ads_snapshot.c -------------------------------------------------------- */
+
+/* Builds and commits a snapshot if anything changed. Returns the commit's
+ * result (0 when nothing to do). */
+int dp_ads__commit(dp_ads_t *a);
+
+#endif
