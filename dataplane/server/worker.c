@@ -153,6 +153,7 @@ static void on_wakeup(struct ev_loop *ev, ev_async *a, int revents)
     if (snap) {
         dp_snapshot_unref(w->snap);
         w->snap = snap;
+        dp_pool_table_prune(w->pools, snap);
     }
     if (set) {
         drain_stale_conns(w, set);

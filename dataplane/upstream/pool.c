@@ -6,6 +6,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/server/worker.h"
+#include "xds/snapshot.h"
 
 struct dp_pool {
     dp_pool_t *hnext;
@@ -19,6 +20,7 @@ struct dp_pool {
     dp_pool_waiter_t *wait_head, *wait_tail;
     uint64_t connect_timeout_ms;
     uint32_t max_pending, max_connections;
+    bool retired; /* its cluster or endpoint left the config */
 };
 
 struct dp_pool_table {
@@ -113,7 +115,50 @@ static dp_pool_t *lookup(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_end
 
 dp_pool_t *dp_pool_get(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e)
 {
-    return lookup(w, c, e, true);
+    dp_pool_t *p = lookup(w, c, e, true);
+    p->retired = false; /* back in the config */
+    return p;
+}
+
+static bool in_config(const dp_pool_t *p, const dp_snapshot_t *snap)
+{
+    const dp_cluster_cfg_t *c = dp_snapshot_find_cluster(snap, p->rt->name, strlen(p->rt->name));
+    if (c == NULL)
+        return false;
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        if (c->endpoints[i].addrlen == p->addrlen && memcmp(&c->endpoints[i].addr, &p->addr, p->addrlen) == 0)
+            return true;
+    return false;
+}
+
+static bool pool_idle_empty(const dp_pool_t *p)
+{
+    return p->idle == NULL && p->n_active == 0 && p->n_connecting == 0 && p->wait_head == NULL;
+}
+
+void dp_pool_table_prune(dp_pool_table_t *t, const dp_snapshot_t *snap)
+{
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        dp_pool_t **pp = &t->buckets[i];
+        while (*pp) {
+            dp_pool_t *p = *pp;
+            if (snap == NULL || in_config(p, snap)) {
+                pp = &p->hnext;
+                continue;
+            }
+            /* drain: idle connections close now, busy ones when their request ends */
+            p->retired = true;
+            while (p->idle)
+                close_idle(p, p->idle);
+            if (pool_idle_empty(p)) {
+                *pp = p->hnext;
+                t->n--;
+                free(p);
+                continue;
+            }
+            pp = &p->hnext;
+        }
+    }
 }
 
 uint32_t dp_pool_active(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e)
@@ -253,6 +298,11 @@ static void on_connected(void *ctx, int err)
         w->ready(w, c, 0, NULL);
         return;
     }
+    if (p->retired) {
+        dp_h1_client_close(c);
+        cx_closed(p);
+        return;
+    }
     dp_h1_client_set_idle(c, &idle_cbs, c);
     c->next_idle = p->idle;
     p->idle = c;
@@ -333,6 +383,11 @@ void dp_pool_done(dp_pool_t *p, dp_h1_client_t *c, bool reusable)
     dp_pool_waiter_t *w = wait_pop(p);
     if (w) {
         w->ready(w, c, 0, NULL);
+        return;
+    }
+    if (p->retired) {
+        dp_h1_client_close(c);
+        cx_closed(p);
         return;
     }
     dp_h1_client_set_idle(c, &idle_cbs, c);

@@ -28,6 +28,10 @@ dp_pool_table_t *dp_pool_table_new(struct dp_worker *w);
 void dp_pool_table_free(dp_pool_table_t *t);
 
 dp_pool_t *dp_pool_get(struct dp_worker *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e);
+/* After a config swap: pools whose cluster or endpoint is gone from snap
+ * close their idle connections and are freed once no request uses them. */
+struct dp_snapshot;
+void dp_pool_table_prune(dp_pool_table_t *t, const struct dp_snapshot *snap);
 /* Requests active on this worker towards that endpoint (least-request LB). */
 uint32_t dp_pool_active(struct dp_worker *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e);
 

@@ -9,6 +9,9 @@
 #  - structure: every message, field (name, number, label, type, type name,
 #    oneof) and enum value of proto/ exists identically in Envoy's protos;
 #  - registry: xds/typereg.c lists exactly the messages protoc-c generates;
+#  - field names: xds/envoy_fields.inc (Envoy's name for each field number,
+#    used to name a refused field) is what gen_fields.sh makes of Envoy's
+#    protos;
 #  - samples/: each modelled message has a sample; each sample, encoded by
 #    protoc with Envoy's protos, decodes with our descriptors without unknown
 #    fields, and our re-encoding prints exactly like the original;
@@ -112,6 +115,17 @@ awk '$1 == "M" { print $2 }' "$WORK/ours.flat" | LC_ALL=C sort >"$WORK/messages"
 if ! diff -u "$WORK/messages" "$WORK/registry" >"$WORK/registry.diff"; then
     bad "registry: xds/typereg.c differs from the messages of proto/ (- missing, + extra):"
     sed 's/^/    /' "$WORK/registry.diff"
+else
+    ok
+fi
+
+# --- field names ------------------------------------------------------------
+if ! bash "$HERE/gen_fields.sh" "$DEPS" >"$WORK/envoy_fields.inc" 2>"$WORK/envoy_fields.err"; then
+    bad "field names: gen_fields.sh failed: $(cat "$WORK/envoy_fields.err")"
+elif ! diff -u "$HERE/../../xds/envoy_fields.inc" "$WORK/envoy_fields.inc" >"$WORK/envoy_fields.diff"; then
+    bad "field names: xds/envoy_fields.inc is stale, regenerate it with" \
+        "'bash tests/conformance/gen_fields.sh $DEPS > xds/envoy_fields.inc' (- committed, + generated):"
+    sed 's/^/    /' "$WORK/envoy_fields.diff"
 else
     ok
 fi

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A cluster removed from the configuration drains its pools: its idle
+# upstream connections are closed (the same commit path serves SIGHUP and
+# xDS), while a request in flight to it finishes.
+. "$(dirname "$0")/lib.sh"
+
+LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); APP_PORT=$(free_port)
+start_upstream app "$APP_PORT"
+write_boot() { # write_boot WITH_APP FILE
+    {
+cat <<YAML
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
+static_resources:
+  listeners:
+  - name: ingress
+    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+          route_config:
+            virtual_hosts:
+            - name: app
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: app }
+  clusters:
+  - name: other
+    load_assignment:
+      cluster_name: other
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
+YAML
+[ "$1" = yes ] && cat <<YAML
+  - name: app
+    load_assignment:
+      cluster_name: app
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
+YAML
+    } >"$2"
+}
+write_boot yes "$WORK/bootstrap.yaml"
+DP_CONCURRENCY=1 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
+P="http://127.0.0.1:$LISTEN_PORT"
+
+expect_eq "request through cluster app" "$(curl -s "$P/")" "hello from app"
+expect_eq "one idle upstream connection kept" "$(stat cluster.app.upstream_cx_active)" "1"
+
+# a slow request in flight while the cluster goes away
+curl -s -o "$WORK/slow.out" -w '%{http_code}' "$P/slow?ms=1000" >"$WORK/slow.code" &
+SLOW=$!
+sleep 0.3
+write_boot no "$WORK/bootstrap.yaml"
+kill -HUP "$DP_PID"
+sleep 0.3
+code=$(curl -s -o /dev/null -w '%{http_code}' "$P/")
+expect_eq "cluster gone: 503" "$code" "503"
+wait $SLOW
+expect_eq "the request in flight finished" "$(cat "$WORK/slow.code")" "200"
+for i in $(seq 1 20); do [ "$(stat cluster.app.upstream_cx_active)" = 0 ] && break; sleep 0.1; done
+expect_eq "the removed cluster's upstream connections are closed" "$(stat cluster.app.upstream_cx_active)" "0"
+finish
