@@ -82,7 +82,7 @@ const char *dp_xlate__type_name(const char *type_url);
 
 /* Unpacks `any` (at the current path) with descriptor d, and rejects
  * unknown fields anywhere in the result with their path below the current
- * one ("typed_config.foo: unsupported field number 9 (not implemented)").
+ * one ("typed_config: envoy.foo.Bar.baz (field 9): not supported").
  * *out is freed with protobuf_c_message_free_unpacked(*out, NULL). */
 int dp_xlate__unpack_any(dp_xlate_t *x, const Google__Protobuf__Any *any, const ProtobufCMessageDescriptor *d,
                          ProtobufCMessage **out);
