@@ -116,6 +116,38 @@ static void write_status(dp_jw_t *w, const dp_res_meta_t *m)
     }
 }
 
+
+/* active_state, or warming_state while the listener waits for its routes */
+static void write_listener_state(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m)
+{
+    dp_jw_key(w, m->status == DP_RES_WARMING ? "warming_state" : "active_state");
+    dp_jw_obj(w);
+    if (m->version && m->version[0])
+        kv_str(w, "version_info", m->version);
+    dp_jw_key(w, "listener");
+    write_resource(w, sec, m);
+    kv_time(w, "last_updated", m->last_updated_ms);
+    dp_jw_obj_end(w);
+}
+
+/* Envoy's DynamicListener with an active version and a newer one warming. */
+static void write_listener_pair(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *active,
+                                const dp_res_meta_t *warming, bool typed)
+{
+    dp_jw_obj(w);
+    if (typed) {
+        char type[200];
+        snprintf(type, sizeof(type), ADMIN_TYPE "%s.%s", sec->dump, sec->dynamic_type);
+        kv_str(w, "@type", type);
+    }
+    kv_str(w, "name", active->name ? active->name : "");
+    if (active->raw.len > 0)
+        write_listener_state(w, sec, active);
+    write_listener_state(w, sec, warming);
+    write_status(w, active);
+    dp_jw_obj_end(w);
+}
+
 static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m, bool typed)
 {
     char type[200];
@@ -130,19 +162,11 @@ static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m,
         write_resource(w, sec, m);
         kv_time(w, "last_updated", m->last_updated_ms);
     } else if (sec->res == DP_RES_LISTENER) {
+        /* (a listener with both an active and a warming version is written
+         * by write_listener as one DynamicListener) */
         kv_str(w, "name", m->name ? m->name : "");
-        if (m->raw.len > 0) {
-            /* Envoy's DynamicListener: active_state, or warming_state while
-             * the listener waits for its route configuration */
-            dp_jw_key(w, m->status == DP_RES_WARMING ? "warming_state" : "active_state");
-            dp_jw_obj(w);
-            if (m->version && m->version[0])
-                kv_str(w, "version_info", m->version);
-            dp_jw_key(w, "listener");
-            write_resource(w, sec, m);
-            kv_time(w, "last_updated", m->last_updated_ms);
-            dp_jw_obj_end(w);
-        }
+        if (m->raw.len > 0)
+            write_listener_state(w, sec, m);
         write_status(w, m);
     } else {
         if (m->raw.len > 0) {
@@ -179,8 +203,18 @@ static const dp_res_meta_t **select_meta(const dp_snapshot_t *snap, const sectio
 
 static void write_items(dp_jw_t *w, const section_t *sec, const dp_res_meta_t **v, size_t n, bool typed)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* sorted by name: a dynamic listener's active and warming versions
+         * are neighbours and make one DynamicListener */
+        if (sec->res == DP_RES_LISTENER && i + 1 < n && !v[i]->is_static && v[i]->name && v[i + 1]->name &&
+            strcmp(v[i]->name, v[i + 1]->name) == 0) {
+            bool first_warms = v[i]->status == DP_RES_WARMING;
+            write_listener_pair(w, sec, first_warms ? v[i + 1] : v[i], first_warms ? v[i] : v[i + 1], typed);
+            i++;
+            continue;
+        }
         write_item(w, sec, v[i], typed);
+    }
 }
 
 static void write_section(dp_jw_t *w, const dp_snapshot_t *snap, const section_t *sec)

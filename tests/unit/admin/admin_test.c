@@ -153,6 +153,24 @@ static dp_snapshot_t *make_snapshot(void)
                     "name: lds_1\naddress: {socket_address: {address: '::1', port_value: 10001}}\n"));
     add_meta(s, DP_RES_CLUSTER, "eds_c", "c1", false,
              encode(&envoy__config__cluster__v3__cluster__descriptor, "name: eds_c\ntype: EDS\n"));
+    /* xDS states: lds_1 has a newer version warming; "bad" was rejected with
+     * no good version; "warm" waits for its endpoints (older timestamps, so
+     * they are not the latest update of their type) */
+    add_meta(s, DP_RES_LISTENER, "lds_1", "v8", false,
+             encode(&envoy__config__listener__v3__listener__descriptor,
+                    "name: lds_1\naddress: {socket_address: {address: '::1', port_value: 10002}}\n"));
+    s->meta[s->n_meta - 1].status = DP_RES_WARMING;
+    s->meta[s->n_meta - 1].last_updated_ms = T_UPDATED_MS - 1000;
+    add_meta(s, DP_RES_CLUSTER, "bad", NULL, false, (ProtobufCBinaryData){0, NULL});
+    s->meta[s->n_meta - 1].status = DP_RES_NACKED;
+    s->meta[s->n_meta - 1].error_details = strdup("lb_policy: unsupported lb_policy MAGLEV");
+    s->meta[s->n_meta - 1].error_version = strdup("c2");
+    s->meta[s->n_meta - 1].error_ms = T_UPDATED_MS;
+    s->meta[s->n_meta - 1].last_updated_ms = T_UPDATED_MS - 1000;
+    add_meta(s, DP_RES_CLUSTER, "warm", "c0", false,
+             encode(&envoy__config__cluster__v3__cluster__descriptor, "name: warm\ntype: EDS\n"));
+    s->meta[s->n_meta - 1].status = DP_RES_WARMING;
+    s->meta[s->n_meta - 1].last_updated_ms = T_UPDATED_MS - 1000;
     add_meta(s, DP_RES_CLUSTER, "app", NULL, true,
              encode(&envoy__config__cluster__v3__cluster__descriptor, "name: app\nconnect_timeout: 0.25s\n"));
     add_meta(s, DP_RES_ROUTE, "rc1", "r3", false,
@@ -497,10 +515,20 @@ static void test_config_dump(void)
     CHECK_STR(jstr(j, "configs[1].static_clusters[0].cluster.name"), "app");
     CHECK_STR(jstr(j, "configs[1].static_clusters[0].cluster.connect_timeout"), "0.250s");
     CHECK_STR(jstr(j, "configs[1].static_clusters[0].last_updated"), "2024-01-02T03:04:05.678Z");
-    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].version_info"), "c1");
-    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].cluster.name"), "eds_c");
-    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].cluster.type"), "EDS");
-    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].client_status"), "ACKED");
+    /* sorted by name: "bad" (rejected, never good) then "eds_c" */
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].client_status"), "NACKED");
+    CHECK(jget(j, "configs[1].dynamic_active_clusters[0].cluster") == NULL);
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].error_state.details"),
+              "lb_policy: unsupported lb_policy MAGLEV");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].error_state.version_info"), "c2");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[0].error_state.last_update_attempt"),
+              "2024-01-02T03:04:05.678Z");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[1].version_info"), "c1");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[1].cluster.name"), "eds_c");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[1].cluster.type"), "EDS");
+    CHECK_STR(jstr(j, "configs[1].dynamic_active_clusters[1].client_status"), "ACKED");
+    CHECK_INT(json_array_size(jget(j, "configs[1].dynamic_warming_clusters")), 1);
+    CHECK_STR(jstr(j, "configs[1].dynamic_warming_clusters[0].cluster.name"), "warm");
 
     CHECK_STR(jstr(j, "configs[2].@type"), "type.googleapis.com/envoy.admin.v3.ListenersConfigDump");
     CHECK_STR(jstr(j, "configs[2].version_info"), "v7");
@@ -516,6 +544,12 @@ static void test_config_dump(void)
     CHECK_STR(jstr(j, "configs[2].dynamic_listeners[0].active_state.last_updated"),
               "2024-01-02T03:04:05.678Z");
     CHECK_STR(jstr(j, "configs[2].dynamic_listeners[0].client_status"), "ACKED");
+    /* the warming version of the same listener is in the same DynamicListener */
+    CHECK_INT(json_array_size(jget(j, "configs[2].dynamic_listeners")), 1);
+    CHECK_STR(jstr(j, "configs[2].dynamic_listeners[0].warming_state.version_info"), "v8");
+    CHECK_INT(json_integer_value(jget(
+                  j, "configs[2].dynamic_listeners[0].warming_state.listener.address.socket_address.port_value")),
+              10002);
 
     CHECK_STR(jstr(j, "configs[3].@type"), "type.googleapis.com/envoy.admin.v3.RoutesConfigDump");
     CHECK(jget(j, "configs[3].static_route_configs") == NULL);

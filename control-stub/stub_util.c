@@ -1,0 +1,86 @@
+/* Helpers shared by the control stub's files. */
+#include "control-stub/stub_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+static void oom(void)
+{
+    fputs("control-stub: out of memory\n", stderr);
+    abort();
+}
+
+void *dp_stub_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL) oom();
+    return p;
+}
+
+void *dp_stub_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL) oom();
+    return p;
+}
+
+void *dp_stub_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL) oom();
+    return q;
+}
+
+char *dp_stub_xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL) oom();
+    return p;
+}
+
+char *dp_stub_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = dp_stub_xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = dp_stub_xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+void dp_stub_log(const char *fmt, ...)
+{
+    char ts[32];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    /* One fprintf per line so lines of concurrent writers do not mix. */
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s.%03dZ control-stub: %s\n", ts, (int)(tv.tv_usec / 1000), msg);
+    fflush(stderr);
+}
