@@ -77,6 +77,11 @@ async function until(fn, withinMs) {
         return r.status === 200 && r.body.includes('moved');
     }, 60000);
     const firstOk = await ok('c0.bench');
+    // the data plane's own processing time of each response (its log)
+    const proc = fs.readFileSync(work.file('dataplane.log'), 'utf8').split('\n')
+        .map((l) => l.match(/response of (\d+) bytes processed in ([\d.]+) ms/)).filter(Boolean)
+        .map((m) => ({ bytes: +m[1], ms: +m[2] }));
+    const big = proc.filter((p) => p.bytes > 100000);
 
     const res = {
         date: new Date().toISOString(),
@@ -89,6 +94,8 @@ async function until(fn, withinMs) {
         rss_per_cluster_bytes: Math.round((rss1 - rss0) * 1024 / N),
         rss_per_vhost_bytes: Math.round((rss2 - rss1) * 1024 / N),
         first_vhost_still_ok: firstOk,
+        dataplane_processing_ms: big.map((p) => p.ms),
+        dataplane_processing_note: 'time the data plane spent on each large response (10k clusters, 10k vhosts, the one-cluster change), from decode to commit',
         note: 'push-to-ACK and push-to-routed include encoding and sending by the Node control plane',
     };
     console.log(JSON.stringify(res, null, 2));

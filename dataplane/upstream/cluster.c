@@ -1,6 +1,7 @@
 #include "dataplane/upstream/cluster.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,32 +38,53 @@ static void grow(void)
     cap_all = ncap;
 }
 
+/* Envoy's cluster stat names, one group per cluster. */
+enum {
+    S_CX_TOTAL, S_CX_ACTIVE, S_CX_CONNECT_FAIL, S_CX_CONNECT_TIMEOUT, S_CX_DESTROY, S_CX_OVERFLOW,
+    S_CX_PROTOCOL_ERROR, S_RQ_PENDING_OVERFLOW, S_RQ_PENDING_ACTIVE, S_RQ_TOTAL, S_RQ_ACTIVE, S_RQ_TIMEOUT,
+    S_RQ_COMPLETED, S_RQ_RETRY, S_RQ_1XX, S_RQ_2XX, S_RQ_3XX, S_RQ_4XX, S_RQ_5XX, S_MEMBERSHIP_TOTAL,
+    S_MEMBERSHIP_HEALTHY, S__COUNT
+};
+static const char *const suffixes[S__COUNT] = {
+    "upstream_cx_total", "upstream_cx_active", "upstream_cx_connect_fail", "upstream_cx_connect_timeout",
+    "upstream_cx_destroy", "upstream_cx_overflow", "upstream_cx_protocol_error", "upstream_rq_pending_overflow",
+    "upstream_rq_pending_active", "upstream_rq_total", "upstream_rq_active", "upstream_rq_timeout",
+    "upstream_rq_completed", "upstream_rq_retry", "upstream_rq_1xx", "upstream_rq_2xx", "upstream_rq_3xx",
+    "upstream_rq_4xx", "upstream_rq_5xx", "membership_total", "membership_healthy",
+};
+#define C_ DP_STAT_COUNTER
+#define G_ DP_STAT_GAUGE
+static const dp_stat_kind_t kinds[S__COUNT] = {C_, G_, C_, C_, C_, C_, C_, C_, G_, C_, G_, C_, C_, C_,
+                                               C_, C_, C_, C_, C_, G_, G_};
+#undef C_
+#undef G_
+
 static dp_cluster_rt_t *create(const char *name)
 {
     dp_cluster_rt_t *c = dp_xcalloc(1, sizeof(*c));
     c->name = dp_xstrdup(name);
-#define C(f, s) c->f = dp_stats_counterf("cluster.%s." s, name)
-#define G(f, s) c->f = dp_stats_gaugef("cluster.%s." s, name)
-    C(cx_total, "upstream_cx_total");
-    G(cx_active_g, "upstream_cx_active");
-    C(cx_connect_fail, "upstream_cx_connect_fail");
-    C(cx_connect_timeout, "upstream_cx_connect_timeout");
-    C(cx_destroy, "upstream_cx_destroy");
-    C(cx_overflow, "upstream_cx_overflow");
-    C(cx_protocol_error, "upstream_cx_protocol_error");
-    C(rq_pending_overflow, "upstream_rq_pending_overflow");
-    G(rq_pending_active_g, "upstream_rq_pending_active");
-    C(rq_total, "upstream_rq_total");
-    G(rq_active_g, "upstream_rq_active");
-    C(rq_timeout, "upstream_rq_timeout");
-    C(rq_completed, "upstream_rq_completed");
-    C(rq_retry, "upstream_rq_retry");
+    char prefix[512];
+    snprintf(prefix, sizeof(prefix), "cluster.%s", name);
+    c->stats = dp_stats_group_new(prefix, suffixes, kinds, S__COUNT);
+    dp_stat_t *s = c->stats->stats;
+    c->cx_total = &s[S_CX_TOTAL];
+    c->cx_active_g = &s[S_CX_ACTIVE];
+    c->cx_connect_fail = &s[S_CX_CONNECT_FAIL];
+    c->cx_connect_timeout = &s[S_CX_CONNECT_TIMEOUT];
+    c->cx_destroy = &s[S_CX_DESTROY];
+    c->cx_overflow = &s[S_CX_OVERFLOW];
+    c->cx_protocol_error = &s[S_CX_PROTOCOL_ERROR];
+    c->rq_pending_overflow = &s[S_RQ_PENDING_OVERFLOW];
+    c->rq_pending_active_g = &s[S_RQ_PENDING_ACTIVE];
+    c->rq_total = &s[S_RQ_TOTAL];
+    c->rq_active_g = &s[S_RQ_ACTIVE];
+    c->rq_timeout = &s[S_RQ_TIMEOUT];
+    c->rq_completed = &s[S_RQ_COMPLETED];
+    c->rq_retry = &s[S_RQ_RETRY];
     for (int i = 1; i <= 5; i++)
-        c->rq_xx[i] = dp_stats_counterf("cluster.%s.upstream_rq_%dxx", name, i);
-    G(membership_total, "membership_total");
-    G(membership_healthy, "membership_healthy");
-#undef C
-#undef G
+        c->rq_xx[i] = &s[S_RQ_1XX + i - 1];
+    c->membership_total = &s[S_MEMBERSHIP_TOTAL];
+    c->membership_healthy = &s[S_MEMBERSHIP_HEALTHY];
     return c;
 }
 

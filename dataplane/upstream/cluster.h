@@ -11,6 +11,7 @@
 
 typedef struct dp_cluster_rt {
     char *name;
+    dp_stat_group_t *stats; /* cluster.<name>.*; the pointers below point into it */
     _Atomic uint32_t cx_active, rq_active, rq_pending;
     _Atomic uint64_t rr; /* round-robin cursor */
     dp_stat_t *cx_total, *cx_active_g, *cx_connect_fail, *cx_connect_timeout, *cx_destroy;

@@ -1,0 +1,554 @@
+/* ADS server of the control stub: see ads_server.h for the protocol.
+ *
+ * Life of a stream (all on the one completion queue):
+ *   OP_NEW     grpc_server_request_call() completed: a new call. Another
+ *              request_call is issued at once so calls keep being accepted.
+ *   OP_CLOSE   RECV_CLOSE_ON_SERVER, started first: completes when the call
+ *              is over (client cancelled, or our status went out).
+ *   OP_RECV    one RECV_MESSAGE at a time; NULL message = half-close.
+ *   OP_SEND    one SEND_MESSAGE at a time (initial metadata with the first).
+ *   OP_STATUS  SEND_STATUS_FROM_SERVER, once.
+ * A stream is freed when OP_CLOSE has completed and no batch is pending;
+ * after OP_CLOSE no batch is started. */
+#include "control-stub/ads_server.h"
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control-stub/fleet_xlate.h"
+#include "control-stub/stub_util.h"
+#include "dataplane/core/common.h"
+#include "envoy/service/discovery/v3/discovery.pb-c.h"
+#include "google/protobuf/any.pb-c.h"
+
+#define SOTW_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+
+static const char *const type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS"};
+
+enum { OP_NEW, OP_RECV, OP_SEND, OP_CLOSE, OP_STATUS, OP_N };
+
+typedef struct stream stream_t;
+
+typedef struct op {
+    stream_t *s;
+    int kind;
+} op_t;
+
+typedef struct sub {
+    int active;   /* a request of this type was seen */
+    int wildcard; /* LDS/CDS with no names, or "*" */
+    char **names;
+    size_t nnames;
+    char nonce[48];   /* last nonce sent ("" none) */
+    char version[24]; /* version sent with it */
+    uint64_t sent_digest;
+    int sent_any;
+    int dirty; /* send when the send slot is free */
+    int force; /* send even if the view did not change */
+} sub_t;
+
+struct stream {
+    dp_stubsrv_t *srv;
+    op_t ops[OP_N];
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array md;
+    grpc_byte_buffer *recv_bb, *send_bb;
+    int cancelled; /* filled by RECV_CLOSE_ON_SERVER */
+    int pending;   /* batches in flight */
+    int live;      /* OP_NEW completed */
+    int closed;    /* OP_CLOSE completed: no more batches */
+    int md_sent, send_busy, status_started, want_status;
+    grpc_status_code status;
+    const char *status_msg; /* static strings only */
+    grpc_slice status_details;
+    unsigned id;
+    char *peer;
+    char *node; /* node id of the first request, or NULL */
+    sub_t subs[DP_XT_COUNT];
+    stream_t *prev, *next;
+};
+
+typedef struct nodestate {
+    char *name;
+    int present; /* in the current fleet */
+    dp_xnode_t x;
+    uint64_t version[DP_XT_COUNT];
+    uint64_t digest[DP_XT_COUNT];
+} nodestate_t;
+
+struct dp_stubsrv {
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    stream_t *streams; /* live ones */
+    unsigned next_id;
+    unsigned long long nonce_seq, nonce_epoch;
+    nodestate_t *nodes;
+    size_t nnodes;
+    stream_t *accepting; /* waiting in grpc_server_request_call */
+    int shutting_down;
+};
+
+static void stream_pump(stream_t *s);
+
+static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->nnodes; i++)
+        if (strcmp(srv->nodes[i].name, name) == 0) return &srv->nodes[i];
+    return NULL;
+}
+
+/* ---- stream plumbing ---- */
+
+static int start_batch(stream_t *s, const grpc_op *ops, size_t n, int kind)
+{
+    if (s->closed) return -1;
+    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, &s->ops[kind], NULL);
+    if (e != GRPC_CALL_OK) {
+        dp_stub_log("stream %u: start_batch failed (%d): cancelling", s->id, (int)e);
+        grpc_call_cancel(s->call, NULL);
+        return -1;
+    }
+    s->pending++;
+    return 0;
+}
+
+static void request_call(dp_stubsrv_t *srv)
+{
+    stream_t *s = dp_stub_xcalloc(1, sizeof *s);
+    s->srv = srv;
+    for (int k = 0; k < OP_N; k++) s->ops[k] = (op_t){s, k};
+    grpc_call_details_init(&s->details);
+    grpc_metadata_array_init(&s->md);
+    if (grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, srv->cq, srv->cq, &s->ops[OP_NEW]) !=
+        GRPC_CALL_OK) {
+        dp_stub_log("grpc_server_request_call failed: no more streams will be accepted");
+        grpc_call_details_destroy(&s->details);
+        grpc_metadata_array_destroy(&s->md);
+        free(s);
+        return;
+    }
+    srv->accepting = s;
+}
+
+static void start_recv(stream_t *s)
+{
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &s->recv_bb;
+    start_batch(s, &op, 1, OP_RECV);
+}
+
+/* Ends the call with a status (after the send in flight, if any). */
+static void finish(stream_t *s, grpc_status_code code, const char *msg)
+{
+    if (s->status_started || s->closed) return;
+    if (!s->want_status) {
+        s->want_status = 1;
+        s->status = code;
+        s->status_msg = msg;
+    }
+    if (s->send_busy) return;
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!s->md_sent) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        s->md_sent = 1;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = s->status;
+    /* kept in the stream: it must outlive the batch */
+    s->status_details = grpc_slice_from_static_string(s->status_msg ? s->status_msg : "");
+    ops[n].data.send_status_from_server.status_details = &s->status_details;
+    n++;
+    s->status_started = 1;
+    start_batch(s, ops, n, OP_STATUS);
+}
+
+static void stream_free(stream_t *s)
+{
+    dp_stubsrv_t *srv = s->srv;
+    if (s->live) {
+        if (s->prev) s->prev->next = s->next;
+        else srv->streams = s->next;
+        if (s->next) s->next->prev = s->prev;
+        dp_stub_log("stream %u (node %s): closed%s", s->id, s->node ? s->node : "-",
+                    s->cancelled ? " (cancelled)" : "");
+    }
+    for (int t = 0; t < DP_XT_COUNT; t++) {
+        for (size_t i = 0; i < s->subs[t].nnames; i++) free(s->subs[t].names[i]);
+        free(s->subs[t].names);
+    }
+    if (s->recv_bb) grpc_byte_buffer_destroy(s->recv_bb);
+    if (s->send_bb) grpc_byte_buffer_destroy(s->send_bb);
+    if (s->call) grpc_call_unref(s->call);
+    grpc_call_details_destroy(&s->details);
+    grpc_metadata_array_destroy(&s->md);
+    if (s->peer) gpr_free(s->peer);
+    free(s->node);
+    free(s);
+}
+
+/* ---- SotW protocol ---- */
+
+static void set_names(sub_t *sub, char **names, size_t n)
+{
+    for (size_t i = 0; i < sub->nnames; i++) free(sub->names[i]);
+    free(sub->names);
+    sub->names = dp_stub_xcalloc(n ? n : 1, sizeof *sub->names);
+    for (size_t i = 0; i < n; i++) sub->names[i] = dp_stub_xstrdup(names[i]);
+    sub->nnames = n;
+}
+
+static int contains(char *const *names, size_t n, const char *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], x) == 0) return 1;
+    return 0;
+}
+
+static int same_names(const sub_t *sub, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!contains(sub->names, sub->nnames, names[i])) return 0;
+    for (size_t i = 0; i < sub->nnames; i++)
+        if (!contains(names, n, sub->names[i])) return 0;
+    return 1;
+}
+
+/* Builds and starts the response of type t if the view changed (or
+ * forced). Returns 1 when a send was started. */
+static int send_type(stream_t *s, int t)
+{
+    sub_t *sub = &s->subs[t];
+    dp_stubsrv_t *srv = s->srv;
+    int force = sub->force;
+    sub->dirty = sub->force = 0;
+    nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
+    if (ns == NULL || !ns->present) return 0; /* unknown node: serve nothing */
+    const dp_xset_t *set = &ns->x.t[t];
+    uint64_t dg = sub->wildcard ? dp_xset_digest(set, NULL, 0) : dp_xset_digest(set, sub->names, sub->nnames);
+    if (!force && sub->sent_any && dg == sub->sent_digest) return 0;
+
+    Google__Protobuf__Any *anys = dp_stub_xcalloc(set->n, sizeof *anys);
+    Google__Protobuf__Any **ptrs = dp_stub_xcalloc(set->n, sizeof *ptrs);
+    size_t n = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        if (!sub->wildcard && !contains(sub->names, sub->nnames, set->items[i].name)) continue;
+        google__protobuf__any__init(&anys[n]);
+        anys[n].type_url = (char *)dp_xlate_type_url[t];
+        anys[n].value.data = set->items[i].bytes;
+        anys[n].value.len = set->items[i].len;
+        ptrs[n] = &anys[n];
+        n++;
+    }
+    Envoy__Service__Discovery__V3__DiscoveryResponse r = ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
+    snprintf(sub->version, sizeof sub->version, "%" PRIu64, ns->version[t]);
+    snprintf(sub->nonce, sizeof sub->nonce, "%llx-%llu", srv->nonce_epoch, ++srv->nonce_seq);
+    r.version_info = sub->version;
+    r.type_url = (char *)dp_xlate_type_url[t];
+    r.nonce = sub->nonce;
+    r.resources = ptrs;
+    r.n_resources = n;
+    size_t len = envoy__service__discovery__v3__discovery_response__get_packed_size(&r);
+    uint8_t *buf = dp_stub_xmalloc(len);
+    envoy__service__discovery__v3__discovery_response__pack(&r, buf);
+    free(anys);
+    free(ptrs);
+    grpc_slice sl = grpc_slice_new(buf, len, free);
+    s->send_bb = grpc_raw_byte_buffer_create(&sl, 1);
+    grpc_slice_unref(sl);
+    sub->sent_digest = dg;
+    sub->sent_any = 1;
+
+    grpc_op ops[2];
+    size_t k = 0;
+    memset(ops, 0, sizeof ops);
+    if (!s->md_sent) {
+        ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        s->md_sent = 1;
+    }
+    ops[k].op = GRPC_OP_SEND_MESSAGE;
+    ops[k].data.send_message.send_message = s->send_bb;
+    k++;
+    if (start_batch(s, ops, k, OP_SEND) != 0) {
+        grpc_byte_buffer_destroy(s->send_bb);
+        s->send_bb = NULL;
+        return 0;
+    }
+    s->send_busy = 1;
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node, type_short[t],
+                sub->version, sub->nonce, n);
+    return 1;
+}
+
+/* Sends the next pending type, in LDS, CDS, RDS, EDS order. */
+static void stream_pump(stream_t *s)
+{
+    if (!s->live || s->closed || s->send_busy || s->want_status) return;
+    for (int t = 0; t < DP_XT_COUNT; t++)
+        if (s->subs[t].dirty && send_type(s, t)) return;
+}
+
+static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
+{
+    if (s->node == NULL) {
+        const char *id = req->node && req->node->id ? req->node->id : "";
+        s->node = dp_stub_xstrdup(id);
+        nodestate_t *ns = find_node(s->srv, id);
+        dp_stub_log("stream %u from %s: node '%s'%s", s->id, s->peer, id,
+                    ns && ns->present ? "" : " is not in the fleet: serving it nothing");
+    }
+    int t = dp_xlate_type_of(req->type_url);
+    if (t < 0) {
+        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
+                    req->type_url && req->type_url[0] ? req->type_url : "(none)");
+        return;
+    }
+    sub_t *sub = &s->subs[t];
+    const char *nonce = req->response_nonce ? req->response_nonce : "";
+    int first = !sub->active;
+    if (!first && sub->nonce[0] && strcmp(nonce, sub->nonce) != 0) {
+        dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->id, s->node,
+                    type_short[t], nonce, sub->nonce);
+        return;
+    }
+    sub->active = 1;
+    int changed = !same_names(sub, req->resource_names, req->n_resource_names);
+    if (changed) set_names(sub, req->resource_names, req->n_resource_names);
+    sub->wildcard = ((t == DP_XT_LDS || t == DP_XT_CDS) && sub->nnames == 0) ||
+                    contains(sub->names, sub->nnames, "*");
+    if (req->error_detail != NULL) {
+        dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
+                    sub->version, nonce, s->id, req->error_detail->code,
+                    req->error_detail->message ? req->error_detail->message : "");
+        return;
+    }
+    if (!first && nonce[0]) {
+        dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t],
+                    req->version_info ? req->version_info : "", nonce, s->id);
+        if (!changed) return;
+    }
+    sub->dirty = sub->force = 1;
+    stream_pump(s);
+}
+
+static void on_recv(stream_t *s, int ok)
+{
+    if (!ok || s->recv_bb == NULL) { /* half-close, or the call failed */
+        if (s->recv_bb) grpc_byte_buffer_destroy(s->recv_bb);
+        s->recv_bb = NULL;
+        finish(s, GRPC_STATUS_OK, "");
+        return;
+    }
+    grpc_byte_buffer_reader r;
+    grpc_slice sl = grpc_empty_slice();
+    int okread = grpc_byte_buffer_reader_init(&r, s->recv_bb);
+    if (okread) {
+        sl = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+    }
+    grpc_byte_buffer_destroy(s->recv_bb);
+    s->recv_bb = NULL;
+    Envoy__Service__Discovery__V3__DiscoveryRequest *req =
+        okread ? envoy__service__discovery__v3__discovery_request__unpack(NULL, GRPC_SLICE_LENGTH(sl),
+                                                                          GRPC_SLICE_START_PTR(sl))
+               : NULL;
+    grpc_slice_unref(sl);
+    if (req == NULL) {
+        dp_stub_log("stream %u (node %s) from %s: undecodable DiscoveryRequest: ending the stream", s->id,
+                    s->node ? s->node : "-", s->peer);
+        finish(s, GRPC_STATUS_INVALID_ARGUMENT, "cannot decode DiscoveryRequest");
+        return;
+    }
+    on_request(s, req);
+    envoy__service__discovery__v3__discovery_request__free_unpacked(req, NULL);
+    start_recv(s);
+}
+
+static void on_new(dp_stubsrv_t *srv, stream_t *s, int ok)
+{
+    if (srv->accepting == s) srv->accepting = NULL;
+    if (!ok) { /* server shutting down */
+        stream_free(s);
+        return;
+    }
+    if (!srv->shutting_down) request_call(srv);
+    s->live = 1;
+    s->id = ++srv->next_id;
+    s->peer = grpc_call_get_peer(s->call);
+    s->next = srv->streams;
+    if (srv->streams) srv->streams->prev = s;
+    srv->streams = s;
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &s->cancelled;
+    if (start_batch(s, &op, 1, OP_CLOSE) != 0) {
+        s->closed = 1; /* nothing pending can complete it: free now */
+        stream_free(s);
+        return;
+    }
+    char *method = grpc_slice_to_c_string(s->details.method);
+    int sotw = strcmp(method, SOTW_METHOD) == 0;
+    if (!sotw) {
+        dp_stub_log("stream %u from %s: method %s not implemented", s->id, s->peer, method);
+        finish(s, GRPC_STATUS_UNIMPLEMENTED, "only StreamAggregatedResources (SotW ADS) is served");
+    } else {
+        start_recv(s);
+    }
+    gpr_free(method);
+}
+
+static void handle(dp_stubsrv_t *srv, op_t *op, int ok)
+{
+    stream_t *s = op->s;
+    if (op->kind == OP_NEW) {
+        on_new(srv, s, ok);
+        return;
+    }
+    s->pending--;
+    switch (op->kind) {
+    case OP_RECV:
+        on_recv(s, ok);
+        break;
+    case OP_SEND:
+        s->send_busy = 0;
+        grpc_byte_buffer_destroy(s->send_bb);
+        s->send_bb = NULL;
+        if (!ok) {
+            grpc_call_cancel(s->call, NULL);
+            break;
+        }
+        if (s->want_status) finish(s, s->status, s->status_msg);
+        else stream_pump(s);
+        break;
+    case OP_CLOSE:
+        s->closed = 1;
+        break;
+    case OP_STATUS:
+        break;
+    }
+    if (s->closed && s->pending == 0) stream_free(s);
+}
+
+/* ---- public ---- */
+
+int dp_stubsrv_create(const char *listen, dp_stubsrv_t **out, int *port, char *errbuf, size_t errlen)
+{
+    grpc_init();
+    dp_stubsrv_t *srv = dp_stub_xcalloc(1, sizeof *srv);
+    srv->nonce_epoch = (unsigned long long)time(NULL);
+    srv->cq = grpc_completion_queue_create_for_next(NULL);
+    srv->server = grpc_server_create(NULL, NULL);
+    grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
+    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+    int p = grpc_server_add_http2_port(srv->server, listen, cr);
+    grpc_server_credentials_release(cr);
+    grpc_server_start(srv->server);
+    if (p == 0) {
+        snprintf(errbuf, errlen, "cannot listen on %s", listen);
+        dp_stubsrv_destroy(srv);
+        return DP_ERR;
+    }
+    request_call(srv);
+    *port = p;
+    *out = srv;
+    return 0;
+}
+
+int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, size_t errlen)
+{
+    dp_xnode_t *xs = dp_stub_xcalloc(f->nnodes, sizeof *xs);
+    for (size_t i = 0; i < f->nnodes; i++) {
+        int rc = dp_fleet_translate(f, i, &xs[i], errbuf, errlen);
+        if (rc) {
+            for (size_t k = 0; k < i; k++) dp_xnode_clear(&xs[k]);
+            free(xs);
+            return DP_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < srv->nnodes; i++) {
+        srv->nodes[i].present = 0;
+        dp_xnode_clear(&srv->nodes[i].x);
+    }
+    for (size_t i = 0; i < f->nnodes; i++) {
+        nodestate_t *ns = find_node(srv, f->nodes[i].name);
+        if (ns == NULL) {
+            srv->nodes = dp_stub_xrealloc(srv->nodes, (srv->nnodes + 1) * sizeof *srv->nodes);
+            ns = &srv->nodes[srv->nnodes++];
+            memset(ns, 0, sizeof *ns);
+            ns->name = dp_stub_xstrdup(f->nodes[i].name);
+        }
+        ns->present = 1;
+        ns->x = xs[i];
+        char vers[128] = "";
+        for (int t = 0; t < DP_XT_COUNT; t++) {
+            if (ns->version[t] == 0 || ns->digest[t] != ns->x.t[t].digest) {
+                ns->version[t]++;
+                ns->digest[t] = ns->x.t[t].digest;
+            }
+            size_t l = strlen(vers);
+            snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", type_short[t], ns->version[t]);
+        }
+        dp_stub_log("node %s: %zu listener, %zu clusters, %zu route configs, %zu assignments; versions %s",
+                    ns->name, ns->x.t[DP_XT_LDS].n, ns->x.t[DP_XT_CDS].n, ns->x.t[DP_XT_RDS].n,
+                    ns->x.t[DP_XT_EDS].n, vers);
+    }
+    free(xs);
+    for (stream_t *s = srv->streams; s != NULL; s = s->next) {
+        for (int t = 0; t < DP_XT_COUNT; t++)
+            if (s->subs[t].active) s->subs[t].dirty = 1;
+        stream_pump(s);
+    }
+    return 0;
+}
+
+void dp_stubsrv_poll(dp_stubsrv_t *srv, int timeout_ms)
+{
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(srv->cq, deadline, NULL);
+        if (ev.type != GRPC_OP_COMPLETE) return;
+        handle(srv, ev.tag, ev.success);
+        /* drain what is ready without waiting again */
+        deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
+    }
+}
+
+void dp_stubsrv_destroy(dp_stubsrv_t *srv)
+{
+    if (srv == NULL) return;
+    static int shutdown_tag;
+    srv->shutting_down = 1;
+    grpc_server_shutdown_and_notify(srv->server, srv->cq, &shutdown_tag);
+    grpc_server_cancel_all_calls(srv->server);
+    /* Every stream's OP_CLOSE completes once its call is cancelled; the
+     * pending request_call completes with ok = 0. */
+    for (int done = 0; !done || srv->streams != NULL || srv->accepting != NULL;) {
+        grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type != GRPC_OP_COMPLETE) break;
+        if (ev.tag == &shutdown_tag) done = 1;
+        else handle(srv, ev.tag, ev.success);
+    }
+    grpc_server_destroy(srv->server);
+    grpc_completion_queue_shutdown(srv->cq);
+    while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(srv->cq);
+    for (size_t i = 0; i < srv->nnodes; i++) {
+        dp_xnode_clear(&srv->nodes[i].x);
+        free(srv->nodes[i].name);
+    }
+    free(srv->nodes);
+    free(srv);
+    grpc_shutdown();
+}

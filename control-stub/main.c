@@ -1,0 +1,188 @@
+/* control-stub: the small xDS management server shipped with the project
+ * (issue 4). Reads a fleet file, serves its translation over ADS, and
+ * follows edits of the file (inotify). See README.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "control-stub/ads_server.h"
+#include "control-stub/fleet.h"
+#include "control-stub/fleet_xlate.h"
+#include "control-stub/stub_util.h"
+
+/* The loop wakes at least this often to read inotify events and signals,
+ * well within the 100 ms promised for pushing an edit. */
+#define POLL_MS 20
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *fp)
+{
+    fputs("usage: control-stub -c FLEET.yaml [--listen HOST:PORT]\n"
+          "       control-stub --dump FLEET.yaml [--node NAME]\n"
+          "\n"
+          "  -c, --config FILE     fleet file to serve; edits are picked up (inotify)\n"
+          "  -l, --listen ADDR     ADS (gRPC, plaintext) address, default 127.0.0.1:18000;\n"
+          "                        port 0 picks a free one (logged)\n"
+          "  -d, --dump FILE       print the Envoy resources of FILE as JSON and exit;\n"
+          "                        exits 1 with FILE:LINE:COL: field: reason if invalid\n"
+          "  -n, --node NAME       with --dump: only this node\n"
+          "  -h, --help            this text\n",
+          fp);
+}
+
+/* Watches the directory of `path` so that a rename over the file (what
+ * editors do) is seen as well as an in-place write. */
+typedef struct watch {
+    int fd;
+    char base[NAME_MAX + 1];
+} watch_t;
+
+static int watch_open(watch_t *w, const char *path)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s", path);
+    snprintf(b, sizeof b, "%s", path);
+    snprintf(w->base, sizeof w->base, "%s", basename(a));
+    w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (w->fd < 0) return -1;
+    if (inotify_add_watch(w->fd, dirname(b), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+        close(w->fd);
+        w->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if the fleet file was written or replaced since the last call. */
+static int watch_changed(watch_t *w)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int hit = 0;
+    for (;;) {
+        ssize_t n = read(w->fd, buf, sizeof buf);
+        if (n <= 0) break;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            if (ev->len > 0 && strcmp(ev->name, w->base) == 0) hit = 1;
+            p += sizeof *ev + ev->len;
+        }
+    }
+    return hit;
+}
+
+static int do_dump(const char *path, const char *node)
+{
+    char err[1024];
+    dp_fleet_t *f = NULL;
+    if (dp_fleet_load(path, &f, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return 1;
+    }
+    int rc = dp_fleet_dump(f, node, stdout, err, sizeof err);
+    dp_fleet_free(f);
+    if (rc) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void reload(dp_stubsrv_t *srv, const char *path)
+{
+    char err[1024];
+    dp_fleet_t *f = NULL;
+    if (dp_fleet_load(path, &f, err, sizeof err) != 0) {
+        dp_stub_log("fleet edit rejected, still serving the previous fleet: %s", err);
+        return;
+    }
+    if (dp_stubsrv_set_fleet(srv, f, err, sizeof err) != 0)
+        dp_stub_log("fleet edit rejected, still serving the previous fleet: %s", err);
+    else
+        dp_stub_log("fleet %s reloaded", path);
+    dp_fleet_free(f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"dump", required_argument, NULL, 'd'},   {"node", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *listen = "127.0.0.1:18000", *dump = NULL, *node = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:l:d:n:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'd': dump = optarg; break;
+        case 'n': node = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || (dump == NULL) == (config == NULL) || (node != NULL && dump == NULL)) {
+        usage(stderr);
+        return 2;
+    }
+    if (dump != NULL) return do_dump(dump, node);
+
+    char err[1024];
+    dp_fleet_t *f = NULL;
+    if (dp_fleet_load(config, &f, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return 1;
+    }
+    watch_t w;
+    if (watch_open(&w, config) != 0) {
+        fprintf(stderr, "control-stub: cannot watch %s: %s\n", config, strerror(errno));
+        dp_fleet_free(f);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    dp_stubsrv_t *srv = NULL;
+    int port = 0;
+    if (dp_stubsrv_create(listen, &srv, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        dp_fleet_free(f);
+        close(w.fd);
+        return 1;
+    }
+    int rc = dp_stubsrv_set_fleet(srv, f, err, sizeof err);
+    dp_fleet_free(f);
+    if (rc != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        dp_stubsrv_destroy(srv);
+        close(w.fd);
+        return 1;
+    }
+    dp_stub_log("serving %s over ADS on port %d", config, port);
+    while (!g_stop) {
+        dp_stubsrv_poll(srv, POLL_MS);
+        if (watch_changed(&w)) reload(srv, config);
+    }
+    dp_stub_log("stopping");
+    dp_stubsrv_destroy(srv);
+    close(w.fd);
+    return 0;
+}
