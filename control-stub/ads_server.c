@@ -102,7 +102,8 @@ static void stream_pump(stream_t *s);
 static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
 {
     for (size_t i = 0; i < srv->nnodes; i++)
-        if (strcmp(srv->nodes[i].name, name) == 0) return &srv->nodes[i];
+        if (strcmp(srv->nodes[i].name, name) == 0)
+            return &srv->nodes[i];
     return NULL;
 }
 
@@ -110,7 +111,8 @@ static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
 
 static int start_batch(stream_t *s, const grpc_op *ops, size_t n, int kind)
 {
-    if (s->closed) return -1;
+    if (s->closed)
+        return -1;
     grpc_call_error e = grpc_call_start_batch(s->call, ops, n, &s->ops[kind], NULL);
     if (e != GRPC_CALL_OK) {
         dp_stub_log("stream %u: start_batch failed (%d): cancelling", s->id, (int)e);
@@ -125,11 +127,12 @@ static void request_call(dp_stubsrv_t *srv)
 {
     stream_t *s = dp_stub_xcalloc(1, sizeof *s);
     s->srv = srv;
-    for (int k = 0; k < OP_N; k++) s->ops[k] = (op_t){s, k};
+    for (int k = 0; k < OP_N; k++)
+        s->ops[k] = (op_t){s, k};
     grpc_call_details_init(&s->details);
     grpc_metadata_array_init(&s->md);
-    if (grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, srv->cq, srv->cq, &s->ops[OP_NEW]) !=
-        GRPC_CALL_OK) {
+    if (grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, srv->cq, srv->cq,
+                                 &s->ops[OP_NEW]) != GRPC_CALL_OK) {
         dp_stub_log("grpc_server_request_call failed: no more streams will be accepted");
         grpc_call_details_destroy(&s->details);
         grpc_metadata_array_destroy(&s->md);
@@ -150,13 +153,15 @@ static void start_recv(stream_t *s)
 /* Ends the call with a status (after the send in flight, if any). */
 static void finish(stream_t *s, grpc_status_code code, const char *msg)
 {
-    if (s->status_started || s->closed) return;
+    if (s->status_started || s->closed)
+        return;
     if (!s->want_status) {
         s->want_status = 1;
         s->status = code;
         s->status_msg = msg;
     }
-    if (s->send_busy) return;
+    if (s->send_busy)
+        return;
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
@@ -178,22 +183,30 @@ static void stream_free(stream_t *s)
 {
     dp_stubsrv_t *srv = s->srv;
     if (s->live) {
-        if (s->prev) s->prev->next = s->next;
-        else srv->streams = s->next;
-        if (s->next) s->next->prev = s->prev;
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            srv->streams = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
         dp_stub_log("stream %u (node %s): closed%s", s->id, s->node ? s->node : "-",
                     s->cancelled ? " (cancelled)" : "");
     }
     for (int t = 0; t < DP_XT_COUNT; t++) {
-        for (size_t i = 0; i < s->subs[t].nnames; i++) free(s->subs[t].names[i]);
+        for (size_t i = 0; i < s->subs[t].nnames; i++)
+            free(s->subs[t].names[i]);
         free(s->subs[t].names);
     }
-    if (s->recv_bb) grpc_byte_buffer_destroy(s->recv_bb);
-    if (s->send_bb) grpc_byte_buffer_destroy(s->send_bb);
-    if (s->call) grpc_call_unref(s->call);
+    if (s->recv_bb)
+        grpc_byte_buffer_destroy(s->recv_bb);
+    if (s->send_bb)
+        grpc_byte_buffer_destroy(s->send_bb);
+    if (s->call)
+        grpc_call_unref(s->call);
     grpc_call_details_destroy(&s->details);
     grpc_metadata_array_destroy(&s->md);
-    if (s->peer) gpr_free(s->peer);
+    if (s->peer)
+        gpr_free(s->peer);
     free(s->node);
     free(s);
 }
@@ -202,26 +215,31 @@ static void stream_free(stream_t *s)
 
 static void set_names(sub_t *sub, char **names, size_t n)
 {
-    for (size_t i = 0; i < sub->nnames; i++) free(sub->names[i]);
+    for (size_t i = 0; i < sub->nnames; i++)
+        free(sub->names[i]);
     free(sub->names);
     sub->names = dp_stub_xcalloc(n ? n : 1, sizeof *sub->names);
-    for (size_t i = 0; i < n; i++) sub->names[i] = dp_stub_xstrdup(names[i]);
+    for (size_t i = 0; i < n; i++)
+        sub->names[i] = dp_stub_xstrdup(names[i]);
     sub->nnames = n;
 }
 
 static int contains(char *const *names, size_t n, const char *x)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], x) == 0) return 1;
+        if (strcmp(names[i], x) == 0)
+            return 1;
     return 0;
 }
 
 static int same_names(const sub_t *sub, char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!contains(sub->names, sub->nnames, names[i])) return 0;
+        if (!contains(sub->names, sub->nnames, names[i]))
+            return 0;
     for (size_t i = 0; i < sub->nnames; i++)
-        if (!contains(names, n, sub->names[i])) return 0;
+        if (!contains(names, n, sub->names[i]))
+            return 0;
     return 1;
 }
 
@@ -234,16 +252,19 @@ static int send_type(stream_t *s, int t)
     int force = sub->force;
     sub->dirty = sub->force = 0;
     nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
-    if (ns == NULL || !ns->present) return 0; /* unknown node: serve nothing */
+    if (ns == NULL || !ns->present)
+        return 0; /* unknown node: serve nothing */
     const dp_xset_t *set = &ns->x.t[t];
     uint64_t dg = sub->wildcard ? dp_xset_digest(set, NULL, 0) : dp_xset_digest(set, sub->names, sub->nnames);
-    if (!force && sub->sent_any && dg == sub->sent_digest) return 0;
+    if (!force && sub->sent_any && dg == sub->sent_digest)
+        return 0;
 
     Google__Protobuf__Any *anys = dp_stub_xcalloc(set->n, sizeof *anys);
     Google__Protobuf__Any **ptrs = dp_stub_xcalloc(set->n, sizeof *ptrs);
     size_t n = 0;
     for (size_t i = 0; i < set->n; i++) {
-        if (!sub->wildcard && !contains(sub->names, sub->nnames, set->items[i].name)) continue;
+        if (!sub->wildcard && !contains(sub->names, sub->nnames, set->items[i].name))
+            continue;
         google__protobuf__any__init(&anys[n]);
         anys[n].type_url = (char *)dp_xlate_type_url[t];
         anys[n].value.data = set->items[i].bytes;
@@ -251,7 +272,8 @@ static int send_type(stream_t *s, int t)
         ptrs[n] = &anys[n];
         n++;
     }
-    Envoy__Service__Discovery__V3__DiscoveryResponse r = ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
+    Envoy__Service__Discovery__V3__DiscoveryResponse r =
+        ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
     snprintf(sub->version, sizeof sub->version, "%" PRIu64, ns->version[t]);
     snprintf(sub->nonce, sizeof sub->nonce, "%llx-%llu", srv->nonce_epoch, ++srv->nonce_seq);
     r.version_info = sub->version;
@@ -286,17 +308,19 @@ static int send_type(stream_t *s, int t)
         return 0;
     }
     s->send_busy = 1;
-    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node, type_short[t],
-                sub->version, sub->nonce, n);
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node,
+                type_short[t], sub->version, sub->nonce, n);
     return 1;
 }
 
 /* Sends the next pending type, in LDS, CDS, RDS, EDS order. */
 static void stream_pump(stream_t *s)
 {
-    if (!s->live || s->closed || s->send_busy || s->want_status) return;
+    if (!s->live || s->closed || s->send_busy || s->want_status)
+        return;
     for (int t = 0; t < DP_XT_COUNT; t++)
-        if (s->subs[t].dirty && send_type(s, t)) return;
+        if (s->subs[t].dirty && send_type(s, t))
+            return;
 }
 
 static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
@@ -318,15 +342,16 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     const char *nonce = req->response_nonce ? req->response_nonce : "";
     int first = !sub->active;
     if (!first && sub->nonce[0] && strcmp(nonce, sub->nonce) != 0) {
-        dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->id, s->node,
-                    type_short[t], nonce, sub->nonce);
+        dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->id,
+                    s->node, type_short[t], nonce, sub->nonce);
         return;
     }
     sub->active = 1;
     int changed = !same_names(sub, req->resource_names, req->n_resource_names);
-    if (changed) set_names(sub, req->resource_names, req->n_resource_names);
-    sub->wildcard = ((t == DP_XT_LDS || t == DP_XT_CDS) && sub->nnames == 0) ||
-                    contains(sub->names, sub->nnames, "*");
+    if (changed)
+        set_names(sub, req->resource_names, req->n_resource_names);
+    sub->wildcard =
+        ((t == DP_XT_LDS || t == DP_XT_CDS) && sub->nnames == 0) || contains(sub->names, sub->nnames, "*");
     if (req->error_detail != NULL) {
         dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
                     sub->version, nonce, s->id, req->error_detail->code,
@@ -336,7 +361,8 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     if (!first && nonce[0]) {
         dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t],
                     req->version_info ? req->version_info : "", nonce, s->id);
-        if (!changed) return;
+        if (!changed)
+            return;
     }
     sub->dirty = sub->force = 1;
     stream_pump(s);
@@ -345,7 +371,8 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
 static void on_recv(stream_t *s, int ok)
 {
     if (!ok || s->recv_bb == NULL) { /* half-close, or the call failed */
-        if (s->recv_bb) grpc_byte_buffer_destroy(s->recv_bb);
+        if (s->recv_bb)
+            grpc_byte_buffer_destroy(s->recv_bb);
         s->recv_bb = NULL;
         finish(s, GRPC_STATUS_OK, "");
         return;
@@ -377,17 +404,20 @@ static void on_recv(stream_t *s, int ok)
 
 static void on_new(dp_stubsrv_t *srv, stream_t *s, int ok)
 {
-    if (srv->accepting == s) srv->accepting = NULL;
+    if (srv->accepting == s)
+        srv->accepting = NULL;
     if (!ok) { /* server shutting down */
         stream_free(s);
         return;
     }
-    if (!srv->shutting_down) request_call(srv);
+    if (!srv->shutting_down)
+        request_call(srv);
     s->live = 1;
     s->id = ++srv->next_id;
     s->peer = grpc_call_get_peer(s->call);
     s->next = srv->streams;
-    if (srv->streams) srv->streams->prev = s;
+    if (srv->streams)
+        srv->streams->prev = s;
     srv->streams = s;
     grpc_op op = {0};
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -428,8 +458,10 @@ static void handle(dp_stubsrv_t *srv, op_t *op, int ok)
             grpc_call_cancel(s->call, NULL);
             break;
         }
-        if (s->want_status) finish(s, s->status, s->status_msg);
-        else stream_pump(s);
+        if (s->want_status)
+            finish(s, s->status, s->status_msg);
+        else
+            stream_pump(s);
         break;
     case OP_CLOSE:
         s->closed = 1;
@@ -437,7 +469,8 @@ static void handle(dp_stubsrv_t *srv, op_t *op, int ok)
     case OP_STATUS:
         break;
     }
-    if (s->closed && s->pending == 0) stream_free(s);
+    if (s->closed && s->pending == 0)
+        stream_free(s);
 }
 
 /* ---- public ---- */
@@ -471,7 +504,8 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
     for (size_t i = 0; i < f->nnodes; i++) {
         int rc = dp_fleet_translate(f, i, &xs[i], errbuf, errlen);
         if (rc) {
-            for (size_t k = 0; k < i; k++) dp_xnode_clear(&xs[k]);
+            for (size_t k = 0; k < i; k++)
+                dp_xnode_clear(&xs[k]);
             free(xs);
             return DP_EINVAL;
         }
@@ -497,7 +531,8 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
                 ns->digest[t] = ns->x.t[t].digest;
             }
             size_t l = strlen(vers);
-            snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", type_short[t], ns->version[t]);
+            snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", type_short[t],
+                     ns->version[t]);
         }
         dp_stub_log("node %s: %zu listener, %zu clusters, %zu route configs, %zu assignments; versions %s",
                     ns->name, ns->x.t[DP_XT_LDS].n, ns->x.t[DP_XT_CDS].n, ns->x.t[DP_XT_RDS].n,
@@ -506,7 +541,8 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
     free(xs);
     for (stream_t *s = srv->streams; s != NULL; s = s->next) {
         for (int t = 0; t < DP_XT_COUNT; t++)
-            if (s->subs[t].active) s->subs[t].dirty = 1;
+            if (s->subs[t].active)
+                s->subs[t].dirty = 1;
         stream_pump(s);
     }
     return 0;
@@ -514,10 +550,12 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
 
 void dp_stubsrv_poll(dp_stubsrv_t *srv, int timeout_ms)
 {
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(srv->cq, deadline, NULL);
-        if (ev.type != GRPC_OP_COMPLETE) return;
+        if (ev.type != GRPC_OP_COMPLETE)
+            return;
         handle(srv, ev.tag, ev.success);
         /* drain what is ready without waiting again */
         deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
@@ -526,7 +564,8 @@ void dp_stubsrv_poll(dp_stubsrv_t *srv, int timeout_ms)
 
 void dp_stubsrv_destroy(dp_stubsrv_t *srv)
 {
-    if (srv == NULL) return;
+    if (srv == NULL)
+        return;
     static int shutdown_tag;
     srv->shutting_down = 1;
     grpc_server_shutdown_and_notify(srv->server, srv->cq, &shutdown_tag);
@@ -535,13 +574,17 @@ void dp_stubsrv_destroy(dp_stubsrv_t *srv)
      * pending request_call completes with ok = 0. */
     for (int done = 0; !done || srv->streams != NULL || srv->accepting != NULL;) {
         grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        if (ev.type != GRPC_OP_COMPLETE) break;
-        if (ev.tag == &shutdown_tag) done = 1;
-        else handle(srv, ev.tag, ev.success);
+        if (ev.type != GRPC_OP_COMPLETE)
+            break;
+        if (ev.tag == &shutdown_tag)
+            done = 1;
+        else
+            handle(srv, ev.tag, ev.success);
     }
     grpc_server_destroy(srv->server);
     grpc_completion_queue_shutdown(srv->cq);
-    while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_QUEUE_SHUTDOWN) {
+    while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(srv->cq);
     for (size_t i = 0; i < srv->nnodes; i++) {

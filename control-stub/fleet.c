@@ -35,7 +35,8 @@ __attribute__((format(printf, 4, 5))) static int perr(pctx_t *c, const dp_cfgnod
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (c->errlen > 0)
-        snprintf(c->errbuf, c->errlen, "%s:%u:%u: %s: %s", c->file, n ? n->line : 1, n ? n->col : 1, path, msg);
+        snprintf(c->errbuf, c->errlen, "%s:%u:%u: %s: %s", c->file, n ? n->line : 1, n ? n->col : 1, path,
+                 msg);
     return DP_EINVAL;
 }
 
@@ -46,8 +47,10 @@ static int check_keys(pctx_t *c, const dp_cfgnode_t *map, const char *path, cons
         const char *k = map->pairs[i].key->str;
         int ok = 0;
         for (const char *const *a = allowed; *a != NULL; a++)
-            if (strcmp(k, *a) == 0) ok = 1;
-        if (!ok) return perr(c, map->pairs[i].key, path, "unknown key '%s'", k);
+            if (strcmp(k, *a) == 0)
+                ok = 1;
+        if (!ok)
+            return perr(c, map->pairs[i].key, path, "unknown key '%s'", k);
     }
     return 0;
 }
@@ -68,13 +71,17 @@ static int get_str(pctx_t *c, const dp_cfgnode_t *map, const char *key, const ch
     char p[256];
     snprintf(p, sizeof p, "%s.%s", path, key);
     *out = NULL;
-    if (node) *node = v;
+    if (node)
+        *node = v;
     if (v == NULL || dp_cfgtree_is_null(v)) {
-        if (optional) return 0;
+        if (optional)
+            return 0;
         return perr(c, v ? v : map, p, "missing");
     }
-    if (v->kind != DP_CFG_SCALAR) return perr(c, v, p, "expected a string, got %s", dp_cfgtree_kind_name(v));
-    if (v->len == 0 || strlen(v->str) != v->len) return perr(c, v, p, "must be a non-empty string");
+    if (v->kind != DP_CFG_SCALAR)
+        return perr(c, v, p, "expected a string, got %s", dp_cfgtree_kind_name(v));
+    if (v->len == 0 || strlen(v->str) != v->len)
+        return perr(c, v, p, "must be a non-empty string");
     *out = v->str;
     return 0;
 }
@@ -85,10 +92,12 @@ static int parse_port(pctx_t *c, const dp_cfgnode_t *v, const char *path, unsign
         return perr(c, v, path, "bad port: expected an integer 1..65535");
     unsigned long p = 0;
     for (size_t i = 0; i < v->len; i++) {
-        if (v->str[i] < '0' || v->str[i] > '9') return perr(c, v, path, "bad port '%s': expected 1..65535", v->str);
+        if (v->str[i] < '0' || v->str[i] > '9')
+            return perr(c, v, path, "bad port '%s': expected 1..65535", v->str);
         p = p * 10 + (unsigned long)(v->str[i] - '0');
     }
-    if (p == 0 || p > 65535) return perr(c, v, path, "bad port %lu: expected 1..65535", p);
+    if (p == 0 || p > 65535)
+        return perr(c, v, path, "bad port %lu: expected 1..65535", p);
     *out = (unsigned)p;
     return 0;
 }
@@ -97,22 +106,27 @@ static int parse_port(pctx_t *c, const dp_cfgnode_t *v, const char *path, unsign
 static int is_label(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') return 0;
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
     return 1;
 }
 
 static int is_domain(const char *s)
 {
     char buf[256];
-    if (strlen(s) >= sizeof buf) return 0;
+    if (strlen(s) >= sizeof buf)
+        return 0;
     strcpy(buf, s);
     char *save = NULL;
     int labels = 0;
-    if (s[0] == '.' || s[strlen(s) - 1] == '.' || strstr(s, "..")) return 0;
+    if (s[0] == '.' || s[strlen(s) - 1] == '.' || strstr(s, ".."))
+        return 0;
     for (char *t = strtok_r(buf, ".", &save); t != NULL; t = strtok_r(NULL, ".", &save)) {
-        if (!is_label(t)) return 0;
+        if (!is_label(t))
+            return 0;
         labels++;
     }
     return labels > 0;
@@ -130,9 +144,11 @@ static int parse_id(pctx_t *c, const dp_cfgnode_t *map, const char *path, char i
     const char *s;
     char p[256];
     int rc = get_str(c, map, "id", path, 0, &v, &s);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     snprintf(p, sizeof p, "%s.id", path);
-    if (strlen(s) != DP_FLEET_ID_LEN) return perr(c, v, p, "bad id '%s': expected 24 hex digits", s);
+    if (strlen(s) != DP_FLEET_ID_LEN)
+        return perr(c, v, p, "bad id '%s': expected 24 hex digits", s);
     for (size_t i = 0; i < DP_FLEET_ID_LEN; i++) {
         char ch = s[i];
         if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
@@ -148,8 +164,10 @@ static int get_seq(pctx_t *c, const dp_cfgnode_t *root, const char *key, const d
 {
     const dp_cfgnode_t *v = dp_cfgtree_get(root, key);
     *out = NULL;
-    if (v == NULL || dp_cfgtree_is_null(v)) return 0;
-    if (v->kind != DP_CFG_SEQ) return perr(c, v, key, "expected a list, got %s", dp_cfgtree_kind_name(v));
+    if (v == NULL || dp_cfgtree_is_null(v))
+        return 0;
+    if (v->kind != DP_CFG_SEQ)
+        return perr(c, v, key, "expected a list, got %s", dp_cfgtree_kind_name(v));
     *out = v;
     return 0;
 }
@@ -159,18 +177,24 @@ static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
     static const char *const keys[] = {"ports", NULL};
     static const char *const pkeys[] = {"terminal", "display", "sqlite", NULL};
     const dp_cfgnode_t *d = dp_cfgtree_get(root, "defaults");
-    if (d == NULL || dp_cfgtree_is_null(d)) return 0;
+    if (d == NULL || dp_cfgtree_is_null(d))
+        return 0;
     int rc = want_map(c, d, "defaults");
-    if (rc == 0) rc = check_keys(c, d, "defaults", keys);
-    if (rc) return rc;
+    if (rc == 0)
+        rc = check_keys(c, d, "defaults", keys);
+    if (rc)
+        return rc;
     const dp_cfgnode_t *p = dp_cfgtree_get(d, "ports");
-    if (p == NULL || dp_cfgtree_is_null(p)) return 0;
-    if ((rc = want_map(c, p, "defaults.ports")) || (rc = check_keys(c, p, "defaults.ports", pkeys))) return rc;
+    if (p == NULL || dp_cfgtree_is_null(p))
+        return 0;
+    if ((rc = want_map(c, p, "defaults.ports")) || (rc = check_keys(c, p, "defaults.ports", pkeys)))
+        return rc;
     for (int i = 0; i < 3; i++) {
         const dp_cfgnode_t *v = dp_cfgtree_get(p, pkeys[i]);
         char path[64];
         snprintf(path, sizeof path, "defaults.ports.%s", pkeys[i]);
-        if (v && (rc = parse_port(c, v, path, &c->defport[i]))) return rc;
+        if (v && (rc = parse_port(c, v, path, &c->defport[i])))
+            return rc;
     }
     return 0;
 }
@@ -187,31 +211,46 @@ static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "nodes[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys))) return rc;
+        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+            return rc;
         dp_fleet_node_t *n = &f->nodes[f->nnodes];
-        if ((rc = get_str(c, m, "name", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "name", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.name", path);
-        if (!is_label(s)) return perr(c, v, p2, "bad node name '%s': expected a DNS label [a-z0-9-]", s);
+        if (!is_label(s))
+            return perr(c, v, p2, "bad node name '%s': expected a DNS label [a-z0-9-]", s);
         for (size_t j = 0; j < f->nnodes; j++)
-            if (strcmp(f->nodes[j].name, s) == 0) return perr(c, v, p2, "duplicate node name '%s'", s);
+            if (strcmp(f->nodes[j].name, s) == 0)
+                return perr(c, v, p2, "duplicate node name '%s'", s);
         n->name = dp_stub_xstrdup(s);
         f->nnodes++;
-        if ((rc = get_str(c, m, "base_domain", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "base_domain", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.base_domain", path);
-        if (!is_domain(s)) return perr(c, v, p2, "bad domain '%s'", s);
+        if (!is_domain(s))
+            return perr(c, v, p2, "bad domain '%s'", s);
         n->base_domain = dp_stub_xstrdup(s);
         const dp_cfgnode_t *l = dp_cfgtree_get(m, "listener");
         snprintf(p2, sizeof p2, "%s.listener", path);
-        if (l == NULL) return perr(c, m, p2, "missing");
-        if ((rc = want_map(c, l, p2)) || (rc = check_keys(c, l, p2, lkeys))) return rc;
-        if ((rc = get_str(c, l, "address", p2, 0, &v, &s))) return rc;
-        if (!is_ip(s)) return perr(c, v, p2, "address: bad IP address '%s'", s);
+        if (l == NULL)
+            return perr(c, m, p2, "missing");
+        if ((rc = want_map(c, l, p2)) || (rc = check_keys(c, l, p2, lkeys)))
+            return rc;
+        if ((rc = get_str(c, l, "address", p2, 0, &v, &s)))
+            return rc;
+        if (!is_ip(s)) {
+            char p3[128];
+            snprintf(p3, sizeof p3, "%s.address", p2);
+            return perr(c, v, p3, "bad IP address '%s'", s);
+        }
         n->listen_addr = dp_stub_xstrdup(s);
         const dp_cfgnode_t *pv = dp_cfgtree_get(l, "port");
         char p3[128];
         snprintf(p3, sizeof p3, "%s.port", p2);
-        if (pv == NULL) return perr(c, l, p3, "missing");
-        if ((rc = parse_port(c, pv, p3, &n->listen_port))) return rc;
+        if (pv == NULL)
+            return perr(c, l, p3, "missing");
+        if ((rc = parse_port(c, pv, p3, &n->listen_port)))
+            return rc;
     }
     return 0;
 }
@@ -228,17 +267,21 @@ static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "projects[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys))) return rc;
+        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+            return rc;
         dp_fleet_project_t *p = &f->projects[f->nprojects];
-        if ((rc = parse_id(c, m, path, p->id))) return rc;
+        if ((rc = parse_id(c, m, path, p->id)))
+            return rc;
         for (size_t j = 0; j < f->nprojects; j++)
             if (strcmp(f->projects[j].id, p->id) == 0)
                 return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate project id '%s'", p->id);
         f->nprojects++;
-        if ((rc = get_str(c, m, "alias", path, 1, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "alias", path, 1, &v, &s)))
+            return rc;
         if (s) {
             snprintf(p2, sizeof p2, "%s.alias", path);
-            if (!is_label(s)) return perr(c, v, p2, "bad alias '%s': expected a DNS label [a-z0-9-]", s);
+            if (!is_label(s))
+                return perr(c, v, p2, "bad alias '%s': expected a DNS label [a-z0-9-]", s);
             for (size_t j = 0; j + 1 < f->nprojects; j++)
                 if (f->projects[j].alias && strcmp(f->projects[j].alias, s) == 0)
                     return perr(c, v, p2, "duplicate project alias '%s'", s);
@@ -252,13 +295,17 @@ static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
  * http-N. 0 when there is none. */
 static unsigned default_port(const pctx_t *c, const char *name)
 {
-    if (strcmp(name, "terminal") == 0) return c->defport[0];
-    if (strcmp(name, "display") == 0) return c->defport[1];
-    if (strcmp(name, "sqlite") == 0) return c->defport[2];
+    if (strcmp(name, "terminal") == 0)
+        return c->defport[0];
+    if (strcmp(name, "display") == 0)
+        return c->defport[1];
+    if (strcmp(name, "sqlite") == 0)
+        return c->defport[2];
     if (strncmp(name, "http-", 5) == 0 && name[5] != '\0' && name[5] != '0' && strlen(name) <= 10) {
         unsigned long p = 0;
         for (const char *s = name + 5; *s; s++) {
-            if (*s < '0' || *s > '9') return 0;
+            if (*s < '0' || *s > '9')
+                return 0;
             p = p * 10 + (unsigned long)(*s - '0');
         }
         return p >= 1 && p <= 65535 ? (unsigned)p : 0;
@@ -267,8 +314,8 @@ static unsigned default_port(const pctx_t *c, const char *name)
 }
 
 /* One service: `name` (key or list item) with an optional explicit port. */
-static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *name, const dp_cfgnode_t *port,
-                       const char *path)
+static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *name,
+                       const dp_cfgnode_t *port, const char *path)
 {
     int rc;
     if (name->kind != DP_CFG_SCALAR || !is_label(name->str))
@@ -281,7 +328,8 @@ static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *
     if (port != NULL && !dp_cfgtree_is_null(port)) {
         char p2[160];
         snprintf(p2, sizeof p2, "%s.%s", path, name->str);
-        if ((rc = parse_port(c, port, p2, &p))) return rc;
+        if ((rc = parse_port(c, port, p2, &p)))
+            return rc;
         if (strncmp(name->str, "http-", 5) == 0 && def != 0 && p != def)
             return perr(c, port, p2, "bad port %u: service %s means port %u", p, name->str, def);
     } else if (def == 0) {
@@ -300,17 +348,20 @@ static int parse_services(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_
     int rc;
     const dp_cfgnode_t *s = dp_cfgtree_get(m, "services");
     snprintf(p2, sizeof p2, "%s.services", path);
-    if (s == NULL || dp_cfgtree_is_null(s)) return 0;
+    if (s == NULL || dp_cfgtree_is_null(s))
+        return 0;
     if (s->kind == DP_CFG_SEQ) {
         ct->services = dp_stub_xcalloc(s->n ? s->n : 1, sizeof *ct->services);
         for (size_t i = 0; i < s->n; i++)
-            if ((rc = add_service(c, ct, s->items[i], NULL, p2))) return rc;
+            if ((rc = add_service(c, ct, s->items[i], NULL, p2)))
+                return rc;
         return 0;
     }
     if (s->kind == DP_CFG_MAP) {
         ct->services = dp_stub_xcalloc(s->n ? s->n : 1, sizeof *ct->services);
         for (size_t i = 0; i < s->n; i++)
-            if ((rc = add_service(c, ct, s->pairs[i].key, s->pairs[i].value, p2))) return rc;
+            if ((rc = add_service(c, ct, s->pairs[i].key, s->pairs[i].value, p2)))
+                return rc;
         return 0;
     }
     return perr(c, s, p2, "expected a list of service names or a map name: port");
@@ -327,30 +378,38 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "containers[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys))) return rc;
+        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+            return rc;
         dp_fleet_container_t *ct = &f->containers[f->ncontainers];
-        if ((rc = parse_id(c, m, path, ct->id))) return rc;
+        if ((rc = parse_id(c, m, path, ct->id)))
+            return rc;
         for (size_t j = 0; j < f->ncontainers; j++)
             if (strcmp(f->containers[j].id, ct->id) == 0)
                 return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate container id '%s'", ct->id);
         f->ncontainers++;
 
-        if ((rc = get_str(c, m, "project", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "project", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.project", path);
         size_t pj = f->nprojects;
         for (size_t j = 0; j < f->nprojects; j++)
-            if (strcasecmp(f->projects[j].id, s) == 0 || (f->projects[j].alias && strcmp(f->projects[j].alias, s) == 0))
+            if (strcasecmp(f->projects[j].id, s) == 0 ||
+                (f->projects[j].alias && strcmp(f->projects[j].alias, s) == 0))
                 pj = j;
-        if (pj == f->nprojects) return perr(c, v, p2, "unknown project '%s'", s);
+        if (pj == f->nprojects)
+            return perr(c, v, p2, "unknown project '%s'", s);
         ct->project = pj;
 
-        if ((rc = get_str(c, m, "node", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "node", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.node", path);
         long nd = dp_fleet_find_node(f, s);
-        if (nd < 0) return perr(c, v, p2, "unknown node '%s'", s);
+        if (nd < 0)
+            return perr(c, v, p2, "unknown node '%s'", s);
         ct->node = (size_t)nd;
 
-        if ((rc = get_str(c, m, "state", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "state", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.state", path);
         if (strcmp(s, "running") == 0)
             ct->running = 1;
@@ -359,12 +418,15 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
         else
             return perr(c, v, p2, "bad state '%s': expected running or stopped", s);
 
-        if ((rc = get_str(c, m, "address", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "address", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.address", path);
-        if (!is_ip(s)) return perr(c, v, p2, "bad IP address '%s'", s);
+        if (!is_ip(s))
+            return perr(c, v, p2, "bad IP address '%s'", s);
         ct->address = dp_stub_xstrdup(s);
 
-        if ((rc = parse_services(c, ct, m, path))) return rc;
+        if ((rc = parse_services(c, ct, m, path)))
+            return rc;
     }
     return 0;
 }
@@ -380,31 +442,41 @@ static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "aliases[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys))) return rc;
+        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+            return rc;
         dp_fleet_alias_t *a = &f->aliases[f->naliases];
-        if ((rc = get_str(c, m, "name", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "name", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.name", path);
-        if (!is_label(s)) return perr(c, v, p2, "bad alias name '%s': expected a DNS label [a-z0-9-]", s);
+        if (!is_label(s))
+            return perr(c, v, p2, "bad alias name '%s': expected a DNS label [a-z0-9-]", s);
         for (size_t j = 0; j < f->naliases; j++)
-            if (strcmp(f->aliases[j].name, s) == 0) return perr(c, v, p2, "duplicate alias '%s'", s);
+            if (strcmp(f->aliases[j].name, s) == 0)
+                return perr(c, v, p2, "duplicate alias '%s'", s);
         a->name = dp_stub_xstrdup(s);
         f->naliases++;
 
-        if ((rc = get_str(c, m, "container", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "container", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.container", path);
         size_t ci = f->ncontainers;
         for (size_t j = 0; j < f->ncontainers; j++)
-            if (strcasecmp(f->containers[j].id, s) == 0) ci = j;
-        if (ci == f->ncontainers) return perr(c, v, p2, "unknown container '%s'", s);
+            if (strcasecmp(f->containers[j].id, s) == 0)
+                ci = j;
+        if (ci == f->ncontainers)
+            return perr(c, v, p2, "unknown container '%s'", s);
         a->container = ci;
 
         const dp_fleet_container_t *ct = &f->containers[ci];
-        if ((rc = get_str(c, m, "service", path, 0, &v, &s))) return rc;
+        if ((rc = get_str(c, m, "service", path, 0, &v, &s)))
+            return rc;
         snprintf(p2, sizeof p2, "%s.service", path);
         size_t si = ct->nservices;
         for (size_t j = 0; j < ct->nservices; j++)
-            if (strcmp(ct->services[j].name, s) == 0) si = j;
-        if (si == ct->nservices) return perr(c, v, p2, "container %s has no service '%s'", ct->id, s);
+            if (strcmp(ct->services[j].name, s) == 0)
+                si = j;
+        if (si == ct->nservices)
+            return perr(c, v, p2, "container %s has no service '%s'", ct->id, s);
         a->service = si;
 
         a->index = 1;
@@ -425,24 +497,34 @@ int dp_fleet_parse(const char *text, size_t len, const char *filename, dp_fleet_
     static const char *const keys[] = {"defaults", "nodes", "projects", "containers", "aliases", NULL};
     dp_cfgnode_t *root = NULL;
     const dp_cfgnode_t *seq;
-    pctx_t c = {filename ? filename : "<input>", errbuf, errlen, NULL,
+    pctx_t c = {filename ? filename : "<input>",
+                errbuf,
+                errlen,
+                NULL,
                 {DP_FLEET_PORT_TERMINAL, DP_FLEET_PORT_DISPLAY, DP_FLEET_PORT_SQLITE}};
     *out = NULL;
     int rc = dp_cfgtree_parse(text, len, c.file, &root, errbuf, errlen);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     c.f = dp_stub_xcalloc(1, sizeof *c.f);
     if (dp_cfgtree_is_null(root)) {
         rc = perr(&c, root, "fleet", "empty file");
         goto fail;
     }
-    if ((rc = want_map(&c, root, "fleet")) || (rc = check_keys(&c, root, "fleet", keys))) goto fail;
-    if ((rc = parse_defaults(&c, root))) goto fail;
+    if ((rc = want_map(&c, root, "fleet")) || (rc = check_keys(&c, root, "fleet", keys)))
+        goto fail;
+    if ((rc = parse_defaults(&c, root)))
+        goto fail;
     /* Order matters: containers refer to nodes and projects, aliases to
      * containers. */
-    if ((rc = get_seq(&c, root, "nodes", &seq)) || (seq && (rc = parse_nodes(&c, seq)))) goto fail;
-    if ((rc = get_seq(&c, root, "projects", &seq)) || (seq && (rc = parse_projects(&c, seq)))) goto fail;
-    if ((rc = get_seq(&c, root, "containers", &seq)) || (seq && (rc = parse_containers(&c, seq)))) goto fail;
-    if ((rc = get_seq(&c, root, "aliases", &seq)) || (seq && (rc = parse_aliases(&c, seq)))) goto fail;
+    if ((rc = get_seq(&c, root, "nodes", &seq)) || (seq && (rc = parse_nodes(&c, seq))))
+        goto fail;
+    if ((rc = get_seq(&c, root, "projects", &seq)) || (seq && (rc = parse_projects(&c, seq))))
+        goto fail;
+    if ((rc = get_seq(&c, root, "containers", &seq)) || (seq && (rc = parse_containers(&c, seq))))
+        goto fail;
+    if ((rc = get_seq(&c, root, "aliases", &seq)) || (seq && (rc = parse_aliases(&c, seq))))
+        goto fail;
     dp_cfgtree_free(root);
     *out = c.f;
     return 0;
@@ -469,19 +551,23 @@ int dp_fleet_load(const char *path, dp_fleet_t **out, char *errbuf, size_t errle
 
 void dp_fleet_free(dp_fleet_t *f)
 {
-    if (f == NULL) return;
+    if (f == NULL)
+        return;
     for (size_t i = 0; i < f->nnodes; i++) {
         free(f->nodes[i].name);
         free(f->nodes[i].base_domain);
         free(f->nodes[i].listen_addr);
     }
-    for (size_t i = 0; i < f->nprojects; i++) free(f->projects[i].alias);
+    for (size_t i = 0; i < f->nprojects; i++)
+        free(f->projects[i].alias);
     for (size_t i = 0; i < f->ncontainers; i++) {
-        for (size_t j = 0; j < f->containers[i].nservices; j++) free(f->containers[i].services[j].name);
+        for (size_t j = 0; j < f->containers[i].nservices; j++)
+            free(f->containers[i].services[j].name);
         free(f->containers[i].services);
         free(f->containers[i].address);
     }
-    for (size_t i = 0; i < f->naliases; i++) free(f->aliases[i].name);
+    for (size_t i = 0; i < f->naliases; i++)
+        free(f->aliases[i].name);
     free(f->nodes);
     free(f->projects);
     free(f->containers);
@@ -492,6 +578,7 @@ void dp_fleet_free(dp_fleet_t *f)
 long dp_fleet_find_node(const dp_fleet_t *f, const char *name)
 {
     for (size_t i = 0; i < f->nnodes; i++)
-        if (strcmp(f->nodes[i].name, name) == 0) return (long)i;
+        if (strcmp(f->nodes[i].name, name) == 0)
+            return (long)i;
     return -1;
 }

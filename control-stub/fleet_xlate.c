@@ -22,7 +22,8 @@ const char *const dp_xlate_type_url[DP_XT_COUNT] = {
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
 };
 
-#define HCM_URL "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+#define HCM_URL                                                                                              \
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ROUTER_URL "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 #define ROUTE_CONFIG_NAME "containers"
 #define STOPPED_BODY "{\"error\": \"container stopped\", \"status\": 503}"
@@ -30,7 +31,8 @@ const char *const dp_xlate_type_url[DP_XT_COUNT] = {
 int dp_xlate_type_of(const char *type_url)
 {
     for (int i = 0; i < DP_XT_COUNT; i++)
-        if (type_url && strcmp(type_url, dp_xlate_type_url[i]) == 0) return i;
+        if (type_url && strcmp(type_url, dp_xlate_type_url[i]) == 0)
+            return i;
     return -1;
 }
 
@@ -48,7 +50,8 @@ static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, ch
     ProtobufCMessage *m = NULL;
     int rc = d ? dp_pbjson_decode_text(text, strlen(text), d, &o, &m, name, errbuf, errlen) : DP_EINVAL;
     free(text);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     dp_xres_t *r;
     set->items = dp_stub_xrealloc(set->items, (set->n + 1) * sizeof *set->items);
     r = &set->items[set->n++];
@@ -68,12 +71,13 @@ static json_t *ads_source(void)
 static json_t *listener_json(const dp_fleet_node_t *n)
 {
     json_t *hcm = json_pack("{s:s,s:s,s:b,s:{s:s,s:o},s:[{s:s,s:{s:s}}]}", "@type", HCM_URL, "stat_prefix",
-                            "ingress_http", "strip_any_host_port", 1, "rds", "route_config_name", ROUTE_CONFIG_NAME,
-                            "config_source", ads_source(), "http_filters", "name", "envoy.filters.http.router",
-                            "typed_config", "@type", ROUTER_URL);
-    return json_pack("{s:s,s:{s:{s:s,s:i}},s:[{s:[{s:s,s:o}]}]}", "name", "ingress", "address", "socket_address",
-                     "address", n->listen_addr, "port_value", (json_int_t)n->listen_port, "filter_chains", "filters",
-                     "name", "envoy.filters.network.http_connection_manager", "typed_config", hcm);
+                            "ingress_http", "strip_any_host_port", 1, "rds", "route_config_name",
+                            ROUTE_CONFIG_NAME, "config_source", ads_source(), "http_filters", "name",
+                            "envoy.filters.http.router", "typed_config", "@type", ROUTER_URL);
+    return json_pack("{s:s,s:{s:{s:s,s:i}},s:[{s:[{s:s,s:o}]}]}", "name", "ingress", "address",
+                     "socket_address", "address", n->listen_addr, "port_value", (json_int_t)n->listen_port,
+                     "filter_chains", "filters", "name", "envoy.filters.network.http_connection_manager",
+                     "typed_config", hcm);
 }
 
 static int cmp_res(const void *a, const void *b)
@@ -88,11 +92,13 @@ int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *
     char name[512];
     int rc;
     memset(out, 0, sizeof *out);
-    if ((rc = add_res(&out->t[DP_XT_LDS], DP_XT_LDS, "ingress", listener_json(n), errbuf, errlen))) goto fail;
+    if ((rc = add_res(&out->t[DP_XT_LDS], DP_XT_LDS, "ingress", listener_json(n), errbuf, errlen)))
+        goto fail;
 
     for (size_t ci = 0; ci < f->ncontainers; ci++) {
         const dp_fleet_container_t *c = &f->containers[ci];
-        if (c->node != node) continue;
+        if (c->node != node)
+            continue;
         for (size_t si = 0; si < c->nservices; si++) {
             const dp_fleet_service_t *s = &c->services[si];
             char cluster[128];
@@ -104,36 +110,48 @@ int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *
             json_array_append_new(domains, json_string(dom));
             for (size_t ai = 0; ai < f->naliases; ai++) {
                 const dp_fleet_alias_t *a = &f->aliases[ai];
-                if (a->container != ci || a->service != si) continue;
+                if (a->container != ci || a->service != si)
+                    continue;
                 snprintf(dom, sizeof dom, "%s.%s.%s", a->name, n->name, n->base_domain);
                 json_array_append_new(domains, json_string(dom));
             }
             json_t *route;
             if (c->running) {
                 route = json_pack("{s:{s:s},s:{s:s}}", "match", "prefix", "/", "route", "cluster", cluster);
-                json_t *cl = json_pack("{s:s,s:s,s:s,s:{s:o}}", "name", cluster, "type", "EDS", "connect_timeout",
-                                       "5s", "eds_cluster_config", "eds_config", ads_source());
-                if ((rc = add_res(&out->t[DP_XT_CDS], DP_XT_CDS, cluster, cl, errbuf, errlen))) goto fail_v;
+                json_t *cl =
+                    json_pack("{s:s,s:s,s:s,s:{s:o}}", "name", cluster, "type", "EDS", "connect_timeout",
+                              "5s", "eds_cluster_config", "eds_config", ads_source());
                 json_t *cla = json_pack("{s:s,s:[{s:[{s:{s:{s:{s:s,s:i}}}}]}]}", "cluster_name", cluster,
                                         "endpoints", "lb_endpoints", "endpoint", "address", "socket_address",
                                         "address", c->address, "port_value", (json_int_t)s->port);
-                if ((rc = add_res(&out->t[DP_XT_EDS], DP_XT_EDS, cluster, cla, errbuf, errlen))) goto fail_v;
+                rc = add_res(&out->t[DP_XT_CDS], DP_XT_CDS, cluster, cl, errbuf, errlen);
+                if (rc == 0)
+                    rc = add_res(&out->t[DP_XT_EDS], DP_XT_EDS, cluster, cla, errbuf, errlen);
+                else
+                    json_decref(cla);
+                if (rc) {
+                    json_decref(route);
+                    json_decref(domains);
+                    goto fail_v;
+                }
             } else {
                 route = json_pack("{s:{s:s},s:{s:i,s:{s:s}},s:[{s:{s:s,s:s}}]}", "match", "prefix", "/",
                                   "direct_response", "status", 503, "body", "inline_string", STOPPED_BODY,
                                   "response_headers_to_add", "header", "key", "content-type", "value",
                                   "application/json");
             }
-            json_array_append_new(vhosts, json_pack("{s:s,s:o,s:[o]}", "name", name, "domains", domains,
-                                                    "routes", route));
+            json_array_append_new(
+                vhosts, json_pack("{s:s,s:o,s:[o]}", "name", name, "domains", domains, "routes", route));
         }
     }
     rc = add_res(&out->t[DP_XT_RDS], DP_XT_RDS, ROUTE_CONFIG_NAME,
                  json_pack("{s:s,s:o}", "name", ROUTE_CONFIG_NAME, "virtual_hosts", vhosts), errbuf, errlen);
     vhosts = NULL;
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     for (int t = 0; t < DP_XT_COUNT; t++) {
-        if (out->t[t].n > 1) qsort(out->t[t].items, out->t[t].n, sizeof(dp_xres_t), cmp_res);
+        if (out->t[t].n > 1)
+            qsort(out->t[t].items, out->t[t].n, sizeof(dp_xres_t), cmp_res);
         out->t[t].digest = dp_xset_digest(&out->t[t], NULL, 0);
     }
     return 0;
@@ -175,8 +193,10 @@ uint64_t dp_xset_digest(const dp_xset_t *s, char *const *names, size_t n)
         const dp_xres_t *r = &s->items[i];
         if (names != NULL) {
             int want = 0;
-            for (size_t k = 0; k < n && !want; k++) want = strcmp(names[k], r->name) == 0;
-            if (!want) continue;
+            for (size_t k = 0; k < n && !want; k++)
+                want = strcmp(names[k], r->name) == 0;
+            if (!want)
+                continue;
         }
         h = fnv(h, r->name, strlen(r->name) + 1);
         h = fnv(h, &r->len, sizeof r->len);
@@ -194,8 +214,10 @@ static int print_any(const char *url, const dp_xres_t *r, FILE *fp)
     any.value.len = r->len;
     char *s = NULL;
     size_t len = 0;
-    int rc = dp_pbjson_print_buf(&any.base, dp_typereg_lookup, DP_PBJSON_PRETTY | DP_PBJSON_PROTO_NAMES, 3, &s, &len);
-    if (rc) return rc;
+    int rc = dp_pbjson_print_buf(&any.base, dp_typereg_lookup, DP_PBJSON_PRETTY | DP_PBJSON_PROTO_NAMES, 3,
+                                 &s, &len);
+    if (rc)
+        return rc;
     fwrite(s, 1, len, fp);
     free(s);
     return 0;
@@ -211,9 +233,11 @@ int dp_fleet_dump(const dp_fleet_t *f, const char *node, void *out, char *errbuf
     }
     fputs("{\n  \"nodes\": {", fp);
     for (size_t i = 0; i < f->nnodes; i++) {
-        if (node != NULL && strcmp(node, f->nodes[i].name) != 0) continue;
+        if (node != NULL && strcmp(node, f->nodes[i].name) != 0)
+            continue;
         dp_xnode_t x;
-        if ((rc = dp_fleet_translate(f, i, &x, errbuf, errlen))) return rc;
+        if ((rc = dp_fleet_translate(f, i, &x, errbuf, errlen)))
+            return rc;
         fprintf(fp, "%s\n    \"%s\": [", first_node ? "" : ",", f->nodes[i].name);
         first_node = 0;
         int first = 1;

@@ -58,7 +58,8 @@ static int watch_open(watch_t *w, const char *path)
     snprintf(b, sizeof b, "%s", path);
     snprintf(w->base, sizeof w->base, "%s", basename(a));
     w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (w->fd < 0) return -1;
+    if (w->fd < 0)
+        return -1;
     if (inotify_add_watch(w->fd, dirname(b), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
         close(w->fd);
         w->fd = -1;
@@ -74,10 +75,12 @@ static int watch_changed(watch_t *w)
     int hit = 0;
     for (;;) {
         ssize_t n = read(w->fd, buf, sizeof buf);
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            if (ev->len > 0 && strcmp(ev->name, w->base) == 0) hit = 1;
+            if (ev->len > 0 && strcmp(ev->name, w->base) == 0)
+                hit = 1;
             p += sizeof *ev + ev->len;
         }
     }
@@ -127,19 +130,32 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:l:d:n:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'l': listen = optarg; break;
-        case 'd': dump = optarg; break;
-        case 'n': node = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'd':
+            dump = optarg;
+            break;
+        case 'n':
+            node = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || (dump == NULL) == (config == NULL) || (node != NULL && dump == NULL)) {
         usage(stderr);
         return 2;
     }
-    if (dump != NULL) return do_dump(dump, node);
+    if (dump != NULL)
+        return do_dump(dump, node);
 
     char err[1024];
     dp_fleet_t *f = NULL;
@@ -179,7 +195,8 @@ int main(int argc, char **argv)
     dp_stub_log("serving %s over ADS on port %d", config, port);
     while (!g_stop) {
         dp_stubsrv_poll(srv, POLL_MS);
-        if (watch_changed(&w)) reload(srv, config);
+        if (watch_changed(&w))
+            reload(srv, config);
     }
     dp_stub_log("stopping");
     dp_stubsrv_destroy(srv);

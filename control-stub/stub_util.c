@@ -18,42 +18,49 @@ static void oom(void)
 void *dp_stub_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (p == NULL) oom();
+    if (p == NULL)
+        oom();
     return p;
 }
 
 void *dp_stub_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p == NULL) oom();
+    if (p == NULL)
+        oom();
     return p;
 }
 
 void *dp_stub_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (q == NULL) oom();
+    if (q == NULL)
+        oom();
     return q;
 }
 
 char *dp_stub_xstrdup(const char *s)
 {
     char *p = strdup(s);
-    if (p == NULL) oom();
+    if (p == NULL)
+        oom();
     return p;
 }
 
 char *dp_stub_read_file(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    if (fp == NULL) return NULL;
+    if (fp == NULL)
+        return NULL;
     size_t cap = 4096, n = 0;
     char *buf = dp_stub_xmalloc(cap);
     for (;;) {
-        if (n + 1 >= cap) buf = dp_stub_xrealloc(buf, cap *= 2);
+        if (n + 1 >= cap)
+            buf = dp_stub_xrealloc(buf, cap *= 2);
         size_t got = fread(buf + n, 1, cap - n - 1, fp);
         n += got;
-        if (got == 0) break;
+        if (got == 0)
+            break;
     }
     int bad = ferror(fp);
     fclose(fp);

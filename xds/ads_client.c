@@ -7,6 +7,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -447,6 +448,12 @@ int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *
     if (C.target == NULL)
         return DP_EINVAL;
     C.max_recv = opts && opts->max_recv_bytes ? opts->max_recv_bytes : 64u << 20;
+    /* envoy_grpc.max_receive_message_length, as Envoy: 0 means unlimited */
+    const Envoy__Config__Core__V3__GrpcService *gs = a->grpc_services[0];
+    if (gs->target_specifier_case == ENVOY__CONFIG__CORE__V3__GRPC_SERVICE__TARGET_SPECIFIER_ENVOY_GRPC &&
+        gs->envoy_grpc->max_receive_message_length)
+        C.max_recv = gs->envoy_grpc->max_receive_message_length->value ? gs->envoy_grpc->max_receive_message_length->value
+                                                                        : (size_t)-1;
     if (opts && opts->record_path) {
         C.record = fopen(opts->record_path, "w");
         if (C.record == NULL) {
@@ -462,7 +469,7 @@ int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = (int)C.max_recv;
+    args[0].value.integer = C.max_recv > INT_MAX ? -1 : (int)C.max_recv; /* -1: unlimited */
     /* keepalive that grpc-go servers accept: their default enforcement
      * minimum is 5 minutes, and no pings without an active stream */
     args[1].type = GRPC_ARG_INTEGER;

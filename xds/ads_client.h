@@ -13,7 +13,8 @@
 
 typedef struct dp_ads_client_opts {
     const char *record_path; /* --xds-record: JSON lines of every request/response, or NULL */
-    size_t max_recv_bytes;   /* default 64 MiB */
+    size_t max_recv_bytes;   /* default 64 MiB; the bootstrap's
+                                envoy_grpc.max_receive_message_length wins (0: unlimited) */
 } dp_ads_client_opts_t;
 
 /* Starts the client thread. The bootstrap must outlive the client.

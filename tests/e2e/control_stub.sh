@@ -6,9 +6,11 @@
 # previous routes keep working; --dump of a broken file fails with FILE:LINE.
 . "$(dirname "$0")/lib.sh"
 
+# CMake builds it in the control-stub/ folder of the build tree, next to
+# the dataplane binary.
 STUB="$(dirname "$DP_BIN")/control-stub/control-stub"
-[ -x "$STUB" ] || STUB="$(dirname "$DP_BIN")/control-stub"
-if [ ! -x "$STUB" ]; then fail "control-stub binary not found next to $DP_BIN"; finish; fi
+[ -f "$STUB" ] || STUB="$(dirname "$DP_BIN")/control-stub"
+if [ ! -f "$STUB" ] || [ ! -x "$STUB" ]; then fail "control-stub binary not found next to $DP_BIN"; finish; fi
 
 LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); ADS_PORT=$(free_port)
 APP_PORT=$(free_port); APP2_PORT=$(free_port)
@@ -96,6 +98,26 @@ bad_case "service without a default port" "service 'web' has no default port" <<
 projects: [{id: $PROJ}]
 containers: [{id: $C1, project: $PROJ, node: n1, state: running, address: 127.0.0.1, services: [web]}]"
 
+# two nodes: each gets only its own containers
+cat >"$WORK/two.yaml" <<YAML
+nodes:
+- { name: node-us, base_domain: $BASE, listener: { address: 127.0.0.1, port: 10001 } }
+- { name: node-eu, base_domain: $BASE, listener: { address: 127.0.0.1, port: 10002 } }
+projects: [{ id: $PROJ }]
+containers:
+- { id: $C1, project: $PROJ, node: node-us, state: running, address: 10.0.0.1, services: [terminal] }
+- { id: $C3, project: $PROJ, node: node-eu, state: running, address: 10.0.0.3, services: [display] }
+YAML
+us=$("$STUB" --dump "$WORK/two.yaml" --node node-us 2>&1)
+eu=$("$STUB" --dump "$WORK/two.yaml" --node node-eu 2>&1)
+expect_contains "node-us dump has its container" "$us" "\"$C1-terminal\""
+expect_not_contains "node-us dump lacks node-eu's container" "$us" "$C3"
+expect_contains "node-eu dump has its container" "$eu" "\"address\": \"10.0.0.3\""
+expect_not_contains "node-eu dump lacks node-us's container" "$eu" "$C1"
+expect_contains "node-eu's listener port" "$eu" '"port_value": 10002'
+out=$("$STUB" --dump "$WORK/two.yaml" --node nowhere 2>&1); rc=$?
+check "--dump --node of an unknown node fails" [ "$rc" -ne 0 ]
+
 # --- serving -----------------------------------------------------------
 "$STUB" -c "$FLEET" --listen "127.0.0.1:$ADS_PORT" >>"$WORK/stub.log" 2>&1 &
 STUB_PID=$!
@@ -148,11 +170,18 @@ write_fleet "$WORK/fleet.new" "- id: $C3
   state: running
   address: 127.0.0.1
   services: [http-$APP2_PORT]"
-mv "$WORK/fleet.new" "$FLEET"   # rename over, as editors do
 t0=$(date +%s%N)
+mv "$WORK/fleet.new" "$FLEET"   # rename over, as editors do
 check "added container routable within 2 s" wait_get "$H3" 200 2000
 echo "# routable after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 expect_eq "added container reaches its upstream" "$(get "$H3")" "hello from app2 200"
+sent=$(grep -m1 "sent CDS version 2 " "$WORK/stub.log" | cut -d' ' -f1)
+if [ -n "$sent" ]; then
+    push_ms=$(( $(date -d "$sent" +%s%3N) - t0 / 1000000 ))
+    check "edit pushed within 100 ms (took $push_ms ms)" [ "$push_ms" -lt 100 ]
+else
+    fail "no CDS version 2 push in the stub log"
+fi
 
 # --- invalid edit: rejected with its line, old routes keep working -----
 lines_before=$(wc -l <"$WORK/stub.log")
@@ -188,14 +217,23 @@ else
     echo "# node or tests/xds/node_modules missing: gRPC probe skipped"
 fi
 
-# --- stopping a container: 503 -----------------------------------------
+# --- stub restart: the data plane keeps serving, then converges --------
+kill -TERM "$STUB_PID"; rc=0; wait "$STUB_PID" || rc=$?
+expect_eq "control-stub exits 0 on SIGTERM" "$rc" "0"
+# while it is down: stop C1, drop C3
 write_fleet "$WORK/fleet.new"
 sed -i "0,/state: running/s//state: stopped/" "$WORK/fleet.new"
 mv "$WORK/fleet.new" "$FLEET"
-check "stopped container answers 503 within 2 s" wait_get "$H1" 503 2000
-check "removed container no longer routed" wait_get "$H3" 404 2000
+sleep 0.3
+expect_eq "stub down: the data plane keeps its routes" "$(get "$H1")" "hello from app 200"
+"$STUB" -c "$FLEET" --listen "127.0.0.1:$ADS_PORT" >>"$WORK/stub.log" 2>&1 &
+STUB_PID=$!
+PIDS+=($STUB_PID)
+check "after the restart: stopped container answers 503" wait_get "$H1" 503 5000
+check "after the restart: removed container no longer routed" wait_get "$H3" 404 2000
+expect_eq "after the restart: alias of the stopped container is 503 too" "$(get "web.$NODE.$BASE" | tail -c 4)" " 503"
 
 kill -TERM "$STUB_PID"; rc=0; wait "$STUB_PID" || rc=$?
-expect_eq "control-stub exits 0 on SIGTERM" "$rc" "0"
+expect_eq "restarted control-stub exits 0 on SIGTERM" "$rc" "0"
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/stub.log"; then fail "sanitizer report in the stub log"; fi
 finish

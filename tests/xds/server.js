@@ -255,6 +255,8 @@ class ControlPlane {
         this.nonce = 0;
         this.t0 = Date.now();
         this.onStream = opts.onStream || null;
+        // TLS: {rootCert, key, cert} (PEM Buffers); default plaintext
+        this.tls = opts.tls || null;
     }
 
     nextNonce() {
@@ -275,7 +277,10 @@ class ControlPlane {
         for (;;) {
             try {
                 this.port = await new Promise((resolve, reject) => {
-                    server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+                    const creds = this.tls
+                        ? grpc.ServerCredentials.createSsl(this.tls.rootCert || null, [{ private_key: this.tls.key, cert_chain: this.tls.cert }], false)
+                        : grpc.ServerCredentials.createInsecure();
+                    server.bindAsync(`127.0.0.1:${this.port}`, creds, (err, port) => (err ? reject(err) : resolve(port)));
                 });
                 break;
             } catch (e) {
