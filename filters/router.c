@@ -107,8 +107,11 @@ static void write_head(up_t *up)
     }
     if (s->req_content_length > 0) {
         char cl[48];
-        int n = snprintf(cl, sizeof(cl), "content-length: %lld\r\n", (long long)s->req_content_length);
-        dp_buf_append(out, cl, (size_t)n);
+        memcpy(cl, "content-length: ", 16);
+        size_t n = 16 + dp_u64toa((uint64_t)s->req_content_length, cl + 16);
+        cl[n++] = '\r';
+        cl[n++] = '\n';
+        dp_buf_append(out, cl, n);
     } else if (s->req_content_length < 0) {
         up->req_chunked = true;
         dp_buf_append(out, "transfer-encoding: chunked\r\n", 28);
@@ -151,8 +154,10 @@ static void write_body(up_t *up, const char *data, size_t len)
         return;
     if (up->req_chunked) {
         char hdr[24];
-        int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
-        struct iovec iov[3] = {{hdr, (size_t)n}, {(void *)data, len}, {"\r\n", 2}};
+        size_t n = dp_u64tohex(len, hdr);
+        hdr[n++] = '\r';
+        hdr[n++] = '\n';
+        struct iovec iov[3] = {{hdr, n}, {(void *)data, len}, {"\r\n", 2}};
         dp_h1_client_write(up->conn, iov, 3);
     } else {
         struct iovec iov = {(void *)data, len};

@@ -62,6 +62,12 @@ void *dp_xrealloc(void *p, size_t n);
 char *dp_xstrdup(const char *s);
 char *dp_xstrndup(const char *s, size_t n);
 
+/* Decimal / lowercase hex digits of v into out (no NUL); returns the count.
+ * out needs 20 bytes (decimal) or 16 (hex). For hot paths, where
+ * snprintf costs more than the rest of the formatting. */
+size_t dp_u64toa(uint64_t v, char *out);
+size_t dp_u64tohex(uint64_t v, char *out);
+
 /* Monotonic clock in milliseconds / nanoseconds, and wall clock in ms. */
 uint64_t dp_now_ms(void);
 uint64_t dp_now_ns(void);

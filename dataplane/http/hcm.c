@@ -397,9 +397,16 @@ static void gen_request_id(dp_stream_t *s)
     memcpy(u + 8, &b, 8);
     u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
     u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
     char *id = dp_arena_alloc(&s->arena, 37);
-    snprintf(id, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
-             u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            id[o++] = '-';
+        id[o++] = hex[u[i] >> 4];
+        id[o++] = hex[u[i] & 15];
+    }
+    id[o] = '\0';
     s->request_id = dp_slice(id, 36);
     dp_headers_set(&s->req_headers, DP_SLICE_LIT("x-request-id"), s->request_id);
 }
@@ -515,13 +522,16 @@ void dp_stream_on_headers(dp_stream_t *s)
             long i = dp_headers_find(&s->req_headers, "x-forwarded-for", 15, 0);
             if (i >= 0) {
                 /* append to the existing (first) line, as Envoy does */
-                size_t nl;
-                char *v = dp_arena_printf(&s->arena, &nl, "%.*s,%s", (int)s->req_headers.v[i].value.len,
-                                          s->req_headers.v[i].value.base, peer);
+                dp_slice_t old = s->req_headers.v[i].value;
+                size_t pl = strlen(peer), nl = old.len + 1 + pl;
+                char *v = dp_arena_alloc(&s->arena, nl);
+                memcpy(v, old.base, old.len);
+                v[old.len] = ',';
+                memcpy(v + old.len + 1, peer, pl);
                 s->req_headers.v[i].value = dp_slice(v, nl);
             } else {
-                size_t nl;
-                char *v = dp_arena_printf(&s->arena, &nl, "%s", peer);
+                size_t nl = strlen(peer);
+                char *v = dp_arena_strndup(&s->arena, peer, nl);
                 dp_headers_add(&s->req_headers, DP_SLICE_LIT("x-forwarded-for"), dp_slice(v, nl));
             }
         }

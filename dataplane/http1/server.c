@@ -50,16 +50,25 @@ typedef struct h1_conn {
 } h1_conn_t;
 
 static void on_read(dp_sock_t *sock, int err);
+
+/* The loop's cached time (updated once per iteration by libev): precise
+ * enough for idle timeouts and free, unlike clock_gettime per event. */
+static uint64_t loop_ms(const h1_conn_t *c);
 static void conn_close(h1_conn_t *c);
 static void process(h1_conn_t *c, int err);
 
 /* --- timers ------------------------------------------------------------ */
 
+static uint64_t loop_ms(const h1_conn_t *c)
+{
+    return (uint64_t)(ev_now(c->w->loop.ev) * 1000.0);
+}
+
 static void on_timer(struct ev_loop *ev, ev_timer *t, int revents)
 {
     (void)revents;
     h1_conn_t *c = t->data;
-    uint64_t now = dp_now_ms();
+    uint64_t now = loop_ms(c);
     if (c->timeout_ms == 0)
         return;
     uint64_t idle = now - c->last_activity_ms;
@@ -91,7 +100,7 @@ static void on_timer(struct ev_loop *ev, ev_timer *t, int revents)
 static void set_timeout(h1_conn_t *c, uint64_t ms)
 {
     c->timeout_ms = ms;
-    c->last_activity_ms = dp_now_ms();
+    c->last_activity_ms = loop_ms(c);
     if (ms == 0) {
         ev_timer_stop(c->w->loop.ev, &c->timer);
         return;
@@ -137,9 +146,15 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
         c->keep_alive = false; /* body not read to the end: can't find the next request */
     c->resp_no_body = c->is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
     c->resp_chunked = c->resp_until_close = false;
-    int n = snprintf(line, sizeof(line), "HTTP/1.%d %d %s\r\n", s->http_version == 10 ? 0 : 1, status,
-                     dp_http_reason(status));
-    put(out, line, (size_t)n);
+    /* "HTTP/1.1 200 OK\r\n" without printf: this runs for every response */
+    const char *reason = dp_http_reason(status);
+    size_t rl = strlen(reason), n = 0;
+    memcpy(line, s->http_version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+    n = 9 + dp_u64toa((uint64_t)status, line + 9);
+    line[n++] = ' ';
+    put(out, line, n);
+    put(out, reason, rl);
+    put(out, "\r\n", 2);
     for (size_t i = 0; i < h->n; i++) {
         put(out, h->v[i].name.base, h->v[i].name.len);
         put(out, ": ", 2);
@@ -149,8 +164,11 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
     if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
         /* no framing headers */
     } else if (content_length >= 0) {
-        n = snprintf(line, sizeof(line), "content-length: %lld\r\n", (long long)content_length);
-        put(out, line, (size_t)n);
+        memcpy(line, "content-length: ", 16);
+        n = 16 + dp_u64toa((uint64_t)content_length, line + 16);
+        line[n++] = '\r';
+        line[n++] = '\n';
+        put(out, line, n);
     } else if (end_stream) {
         put_lit(out, "content-length: 0\r\n");
     } else if (s->http_version >= 11) {
@@ -167,7 +185,7 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
         put_lit(out, "connection: keep-alive\r\n");
     put(out, "\r\n", 2);
     dp_sock_queued(c->sock);
-    c->last_activity_ms = dp_now_ms();
+    c->last_activity_ms = loop_ms(c);
     if (end_stream)
         response_complete(c);
 }
@@ -178,15 +196,17 @@ static void h1_send_body(dp_stream_t *s, const char *data, size_t len, bool end_
     if (!c->resp_no_body && len > 0) {
         if (c->resp_chunked) {
             char hdr[24];
-            int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
-            struct iovec iov[3] = {{hdr, (size_t)n}, {(void *)data, len}, {"\r\n", 2}};
+            size_t n = dp_u64tohex(len, hdr);
+            hdr[n++] = '\r';
+            hdr[n++] = '\n';
+            struct iovec iov[3] = {{hdr, n}, {(void *)data, len}, {"\r\n", 2}};
             dp_sock_write(c->sock, iov, 3);
         } else {
             struct iovec iov = {(void *)data, len};
             dp_sock_write(c->sock, &iov, 1);
         }
     }
-    c->last_activity_ms = dp_now_ms();
+    c->last_activity_ms = loop_ms(c);
     if (end_stream) {
         if (c->resp_chunked && !c->resp_no_body) {
             struct iovec iov = {"0\r\n\r\n", 5};
@@ -530,7 +550,7 @@ static void process(h1_conn_t *c, int err)
 static void on_read(dp_sock_t *sock, int err)
 {
     h1_conn_t *c = sock->data;
-    c->last_activity_ms = dp_now_ms();
+    c->last_activity_ms = loop_ms(c);
     process(c, err);
 }
 
