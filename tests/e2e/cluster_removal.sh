@@ -7,47 +7,8 @@
 LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); APP_PORT=$(free_port)
 start_upstream app "$APP_PORT"
 write_boot() { # write_boot WITH_APP FILE
-    {
-cat <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-            - name: app
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: app }
-  clusters:
-  - name: other
-    load_assignment:
-      cluster_name: other
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
-YAML
-[ "$1" = yes ] && cat <<YAML
-  - name: app
-    load_assignment:
-      cluster_name: app
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
-YAML
-    } >"$2"
+    hcm_bootstrap "$(catchall_vhost app)" \
+        "$(cluster_yaml other "$APP_PORT"; [ "$1" = yes ] && cluster_yaml app "$APP_PORT")" >"$2"
 }
 write_boot yes "$WORK/bootstrap.yaml"
 DP_CONCURRENCY=1 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }

@@ -7,43 +7,8 @@ LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); A_PORT=$(free_port); B_PORT=$
 start_upstream blue "$A_PORT"
 start_upstream green "$B_PORT"
 write_boot() { # write_boot CLUSTER FILE
-cat >"$2" <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-            - name: app
-              domains: ["app.test"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: $1 }
-  clusters:
-  - name: blue
-    load_assignment:
-      cluster_name: blue
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $A_PORT } } }
-  - name: green
-    load_assignment:
-      cluster_name: green
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $B_PORT } } }
-YAML
+    hcm_bootstrap "$(catchall_vhost "$1" | sed 's/domains: \["\*"\]/domains: ["app.test"]/')" \
+        "$(cluster_yaml blue "$A_PORT"; cluster_yaml green "$B_PORT")" >"$2"
 }
 write_boot blue "$WORK/blue.yaml"
 write_boot green "$WORK/green.yaml"

@@ -4,37 +4,7 @@
 
 LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); APP_PORT=$(free_port)
 start_upstream app "$APP_PORT"
-cat >"$WORK/bootstrap.yaml" <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-            - name: app
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: app }
-  clusters:
-  - name: app
-    load_assignment:
-      cluster_name: app
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
-YAML
+hcm_bootstrap "$(catchall_vhost app)" "$(cluster_yaml app "$APP_PORT")" >"$WORK/bootstrap.yaml"
 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
 P="http://127.0.0.1:$LISTEN_PORT"
 

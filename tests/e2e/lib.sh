@@ -127,3 +127,50 @@ stat() {
 
 # rss_kb PID
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# --- bootstrap builders --------------------------------------------------------
+# cluster_yaml NAME PORT... : a STATIC cluster on 127.0.0.1 (indented for
+# static_resources.clusters).
+cluster_yaml() {
+    local name=$1 p; shift
+    printf '  - name: %s\n    load_assignment:\n      cluster_name: %s\n      endpoints:\n      - lb_endpoints:\n' "$name" "$name"
+    for p in "$@"; do
+        printf '        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %s } } }\n' "$p"
+    done
+}
+
+# catchall_vhost CLUSTER [ROUTE_EXTRA]: one virtual host "*" sending every
+# path to CLUSTER (ROUTE_EXTRA: more RouteAction fields in flow style,
+# e.g. "timeout: 120s").
+catchall_vhost() {
+    printf '            - name: app\n              domains: ["*"]\n              routes:\n'
+    printf '              - match: { prefix: "/" }\n                route: { cluster: %s%s }\n' "$1" "${2:+, $2}"
+}
+
+# hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML: admin on $ADMIN_PORT, listener
+# "ingress" on $LISTEN_PORT with an HCM (stat_prefix ingress_http, router)
+# whose inline route config has VHOSTS_YAML, then static clusters.
+hcm_bootstrap() {
+    cat <<YAML
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
+static_resources:
+  listeners:
+  - name: ingress
+    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+          route_config:
+            virtual_hosts:
+$1
+  clusters:
+$2
+YAML
+}
