@@ -258,6 +258,25 @@ void dp_pool_cancel(dp_pool_waiter_t *w)
         wait_unlink(w);
 }
 
+/* A usable connection: to the oldest waiting request, else idle in the
+ * pool (closed instead when the pool left the config). */
+static void hand_off(dp_pool_t *p, dp_h1_client_t *c)
+{
+    dp_pool_waiter_t *w = wait_pop(p);
+    if (w) {
+        w->ready(w, c, 0, NULL);
+        return;
+    }
+    if (p->retired) {
+        dp_h1_client_close(c);
+        cx_closed(p);
+        return;
+    }
+    dp_h1_client_set_idle(c, &idle_cbs, c);
+    c->next_idle = p->idle;
+    p->idle = c;
+}
+
 /* --- connecting --- */
 
 static void connect_start(dp_pool_t *p);
@@ -293,19 +312,7 @@ static void on_connected(void *ctx, int err)
             w->ready(w, NULL, DP_ECLOSED, "connection failure");
         return;
     }
-    dp_pool_waiter_t *w = wait_pop(p);
-    if (w) {
-        w->ready(w, c, 0, NULL);
-        return;
-    }
-    if (p->retired) {
-        dp_h1_client_close(c);
-        cx_closed(p);
-        return;
-    }
-    dp_h1_client_set_idle(c, &idle_cbs, c);
-    c->next_idle = p->idle;
-    p->idle = c;
+    hand_off(p, c);
 }
 
 static const dp_h1_client_cbs_t connect_cbs = {.on_connect = on_connected};
@@ -380,17 +387,5 @@ void dp_pool_done(dp_pool_t *p, dp_h1_client_t *c, bool reusable)
             connect_start(p);
         return;
     }
-    dp_pool_waiter_t *w = wait_pop(p);
-    if (w) {
-        w->ready(w, c, 0, NULL);
-        return;
-    }
-    if (p->retired) {
-        dp_h1_client_close(c);
-        cx_closed(p);
-        return;
-    }
-    dp_h1_client_set_idle(c, &idle_cbs, c);
-    c->next_idle = p->idle;
-    p->idle = c;
+    hand_off(p, c);
 }
