@@ -43,11 +43,45 @@ async function main() {
     await g.wait(() => g.status !== null);
     report(g.status && g.status.code === grpc.status.INVALID_ARGUMENT, `garbage message ends the stream with INVALID_ARGUMENT (got ${g.status && g.status.code})`);
 
-    // Delta is not served yet
+    // Delta: garbage ends that stream too
     const d = open('DeltaAggregatedResources');
-    d.call.write(Buffer.alloc(0));
+    d.call.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99]));
     await d.wait(() => d.status !== null);
-    report(d.status && d.status.code === grpc.status.UNIMPLEMENTED, `Delta stream answered UNIMPLEMENTED (got ${d.status && d.status.code})`);
+    report(d.status && d.status.code === grpc.status.INVALID_ARGUMENT, `garbage Delta message ends the stream with INVALID_ARGUMENT (got ${d.status && d.status.code})`);
+
+    // Delta: wildcard CDS, then a new stream declaring what it holds gets only what differs
+    const dopen = () => {
+        const call = client.makeBidiStreamRequest(SVC + 'DeltaAggregatedResources', id, id);
+        const x = { call, responses: [] };
+        call.on('data', (b) => x.responses.push(decode('envoy.service.discovery.v3.DeltaDiscoveryResponse', b)));
+        call.on('error', () => {});
+        x.send = (json) => call.write(encode('envoy.service.discovery.v3.DeltaDiscoveryRequest', json));
+        return x;
+    };
+    const waitFor = async (pred, ms = 2000) => { const end = Date.now() + ms; while (Date.now() < end && !pred()) await sleep(10); return pred(); };
+    const d1 = dopen();
+    d1.send({ node: node(nodeId), typeUrl: TYPE_URL.CDS });
+    await waitFor(() => d1.responses.length > 0);
+    const all = (d1.responses[0] && d1.responses[0].resources) || [];
+    report(all.length >= 1 && all.every((r) => r.name && r.version), `delta wildcard CDS: ${all.length} clusters, each with a version`);
+    d1.call.cancel();
+    if (all.length >= 1) {
+        const d2 = dopen();
+        const held = { [all[0].name]: all[0].version, 'gone-cluster': 'v0' };
+        d2.send({ node: node(nodeId), typeUrl: TYPE_URL.CDS, initialResourceVersions: held });
+        await waitFor(() => d2.responses.length > 0);
+        const r0 = d2.responses[0] || {};
+        const r = { resources: r0.resources || [], removedResources: r0.removedResources || [] };
+        report(!r.resources.some((x) => x.name === all[0].name) && r.resources.length === all.length - 1,
+            `initial_resource_versions: the held cluster is not resent (${r.resources.length} of ${all.length} sent)`);
+        report(JSON.stringify(r.removedResources) === '["gone-cluster"]', `a held name that does not exist is removed (${JSON.stringify(r.removedResources)})`);
+        // EDS by name: subscribe gets it, unsubscribe then resubscribe gets it again
+        d2.send({ typeUrl: TYPE_URL.EDS, resourceNamesSubscribe: [all[0].name] });
+        await waitFor(() => d2.responses.length > 1);
+        const e = d2.responses[1];
+        report(e && e.typeUrl === TYPE_URL.EDS && (e.resources || []).length === 1 && e.resources[0].name === all[0].name, 'delta EDS subscribe sends that assignment');
+        d2.call.cancel();
+    }
 
     // a node the fleet does not know: nothing is served, the stream stays
     const u = open();

@@ -18,18 +18,21 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "control-stub/fleet_xlate.h"
+#include "control-stub/replay.h"
 #include "control-stub/stub_util.h"
 #include "dataplane/core/common.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 
 #define SOTW_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+#define DELTA_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 
 static const char *const type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS"};
 
@@ -53,6 +56,11 @@ typedef struct sub {
     int sent_any;
     int dirty; /* send when the send slot is free */
     int force; /* send even if the view did not change */
+    /* delta: what the client holds (name -> version we sent or it
+     * declared in initial_resource_versions) */
+    char **known;
+    char (*known_ver)[24];
+    size_t nknown;
 } sub_t;
 
 struct stream {
@@ -74,8 +82,21 @@ struct stream {
     char *peer;
     char *node; /* node id of the first request, or NULL */
     sub_t subs[DP_XT_COUNT];
+    int delta;      /* DeltaAggregatedResources */
+    int rp_idx;     /* replay: recorded stream served, -1 none */
+    size_t rp_pos;  /* replay: next item of that stream */
+    size_t rp_reqs; /* replay: requests received, not yet matched */
     stream_t *prev, *next;
 };
+
+/* Per node and type, for GET /status. */
+typedef struct dp_stub_tstat {
+    char sent[24];  /* last version sent ("" none) */
+    char acked[24]; /* last version ACKed */
+    char nack_ver[24];
+    char *nack_msg; /* last NACK's error detail, NULL none */
+    char nack_at[32];
+} dp_stub_tstat_t;
 
 typedef struct nodestate {
     char *name;
@@ -83,6 +104,7 @@ typedef struct nodestate {
     dp_xnode_t x;
     uint64_t version[DP_XT_COUNT];
     uint64_t digest[DP_XT_COUNT];
+    dp_stub_tstat_t st[DP_XT_COUNT]; /* for GET /status */
 } nodestate_t;
 
 struct dp_stubsrv {
@@ -95,9 +117,13 @@ struct dp_stubsrv {
     size_t nnodes;
     stream_t *accepting; /* waiting in grpc_server_request_call */
     int shutting_down;
+    const dp_replay_t *replay; /* --replay: serve this instead of the fleet */
+    int rp_next;               /* next recorded stream to hand out */
 };
 
 static void stream_pump(stream_t *s);
+static int start_send(stream_t *s, uint8_t *buf, size_t len);
+static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node);
 
 static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
 {
@@ -105,6 +131,44 @@ static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
         if (strcmp(srv->nodes[i].name, name) == 0)
             return &srv->nodes[i];
     return NULL;
+}
+
+/* Like find_node() but creates an absent entry, so that a node that is
+ * not (yet) in the fleet still shows in GET /status. */
+static nodestate_t *node_get(dp_stubsrv_t *srv, const char *name)
+{
+    nodestate_t *ns = find_node(srv, name);
+    if (ns != NULL)
+        return ns;
+    srv->nodes = dp_stub_xrealloc(srv->nodes, (srv->nnodes + 1) * sizeof *srv->nodes);
+    ns = &srv->nodes[srv->nnodes++];
+    memset(ns, 0, sizeof *ns);
+    ns->name = dp_stub_xstrdup(name);
+    return ns;
+}
+
+static void now_iso(char *buf, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void stat_ack(dp_stubsrv_t *srv, const char *node, int t, const char *version)
+{
+    snprintf(node_get(srv, node)->st[t].acked, sizeof(((dp_stub_tstat_t *)0)->acked), "%s", version);
+}
+
+static void stat_nack(dp_stubsrv_t *srv, const char *node, int t, const char *version, const char *msg)
+{
+    dp_stub_tstat_t *st = &node_get(srv, node)->st[t];
+    snprintf(st->nack_ver, sizeof st->nack_ver, "%s", version);
+    free(st->nack_msg);
+    st->nack_msg = dp_stub_xstrdup(msg);
+    now_iso(st->nack_at, sizeof st->nack_at);
 }
 
 /* ---- stream plumbing ---- */
@@ -196,6 +260,10 @@ static void stream_free(stream_t *s)
         for (size_t i = 0; i < s->subs[t].nnames; i++)
             free(s->subs[t].names[i]);
         free(s->subs[t].names);
+        for (size_t i = 0; i < s->subs[t].nknown; i++)
+            free(s->subs[t].known[i]);
+        free(s->subs[t].known);
+        free(s->subs[t].known_ver);
     }
     if (s->recv_bb)
         grpc_byte_buffer_destroy(s->recv_bb);
@@ -286,12 +354,23 @@ static int send_type(stream_t *s, int t)
     envoy__service__discovery__v3__discovery_response__pack(&r, buf);
     free(anys);
     free(ptrs);
+    sub->sent_digest = dg;
+    sub->sent_any = 1;
+    if (!start_send(s, buf, len))
+        return 0;
+    snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node,
+                type_short[t], sub->version, sub->nonce, n);
+    return 1;
+}
+
+/* Sends buf (malloc'd, taken) as the stream's one message in flight.
+ * Returns 1 when the send started. */
+static int start_send(stream_t *s, uint8_t *buf, size_t len)
+{
     grpc_slice sl = grpc_slice_new(buf, len, free);
     s->send_bb = grpc_raw_byte_buffer_create(&sl, 1);
     grpc_slice_unref(sl);
-    sub->sent_digest = dg;
-    sub->sent_any = 1;
-
     grpc_op ops[2];
     size_t k = 0;
     memset(ops, 0, sizeof ops);
@@ -308,9 +387,250 @@ static int send_type(stream_t *s, int t)
         return 0;
     }
     s->send_busy = 1;
-    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node,
-                type_short[t], sub->version, sub->nonce, n);
     return 1;
+}
+
+/* ---- Delta protocol ---- */
+
+/* Version of one resource: a digest of its encoded bytes, so equal bytes
+ * mean equal versions across streams and restarts of the stub. */
+static void res_version(const dp_xres_t *r, char out[24])
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < r->len; i++) {
+        h ^= r->bytes[i];
+        h *= 0x100000001b3ULL;
+    }
+    snprintf(out, 24, "%016" PRIx64, h);
+}
+
+static long known_find(const sub_t *sub, const char *name)
+{
+    for (size_t i = 0; i < sub->nknown; i++)
+        if (strcmp(sub->known[i], name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void known_set(sub_t *sub, const char *name, const char *ver)
+{
+    long i = known_find(sub, name);
+    if (i < 0) {
+        sub->known = dp_stub_xrealloc(sub->known, (sub->nknown + 1) * sizeof *sub->known);
+        sub->known_ver = dp_stub_xrealloc(sub->known_ver, (sub->nknown + 1) * sizeof *sub->known_ver);
+        i = (long)sub->nknown++;
+        sub->known[i] = dp_stub_xstrdup(name);
+    }
+    snprintf(sub->known_ver[i], sizeof sub->known_ver[i], "%s", ver);
+}
+
+static void known_del(sub_t *sub, const char *name)
+{
+    long i = known_find(sub, name);
+    if (i < 0)
+        return;
+    free(sub->known[i]);
+    sub->nknown--;
+    sub->known[i] = sub->known[sub->nknown];
+    memcpy(sub->known_ver[i], sub->known_ver[sub->nknown], sizeof sub->known_ver[i]);
+}
+
+static void names_del(sub_t *sub, const char *name)
+{
+    for (size_t i = 0; i < sub->nnames; i++) {
+        if (strcmp(sub->names[i], name) == 0) {
+            free(sub->names[i]);
+            sub->names[i] = sub->names[--sub->nnames];
+            return;
+        }
+    }
+}
+
+static const dp_xres_t *set_find(const dp_xset_t *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
+/* Sends what the client's view lacks: resources whose version differs
+ * from the one it holds, and removals of the names it holds that are
+ * gone. Nothing to send and not forced: no message. Returns 1 when a send
+ * was started. */
+static int send_delta(stream_t *s, int t)
+{
+    sub_t *sub = &s->subs[t];
+    dp_stubsrv_t *srv = s->srv;
+    int force = sub->force;
+    sub->dirty = sub->force = 0;
+    nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
+    if (ns == NULL || !ns->present)
+        return 0;
+    const dp_xset_t *set = &ns->x.t[t];
+    Envoy__Service__Discovery__V3__Resource *rs = dp_stub_xcalloc(set->n, sizeof *rs);
+    Envoy__Service__Discovery__V3__Resource **rp = dp_stub_xcalloc(set->n, sizeof *rp);
+    Google__Protobuf__Any *anys = dp_stub_xcalloc(set->n, sizeof *anys);
+    char(*vers)[24] = dp_stub_xcalloc(set->n, sizeof *vers);
+    char **removed = dp_stub_xcalloc(sub->nknown, sizeof *removed);
+    size_t n = 0, nrm = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const dp_xres_t *r = &set->items[i];
+        if (!sub->wildcard && !contains(sub->names, sub->nnames, r->name))
+            continue;
+        res_version(r, vers[n]);
+        long k = known_find(sub, r->name);
+        if (k >= 0 && strcmp(sub->known_ver[k], vers[n]) == 0)
+            continue;
+        envoy__service__discovery__v3__resource__init(&rs[n]);
+        google__protobuf__any__init(&anys[n]);
+        anys[n].type_url = (char *)dp_xlate_type_url[t];
+        anys[n].value.data = r->bytes;
+        anys[n].value.len = r->len;
+        rs[n].name = r->name;
+        rs[n].version = vers[n];
+        rs[n].resource = &anys[n];
+        rp[n] = &rs[n];
+        n++;
+    }
+    for (size_t i = 0; i < sub->nknown; i++)
+        if (set_find(set, sub->known[i]) == NULL)
+            removed[nrm++] = sub->known[i];
+    int started = 0;
+    if (n == 0 && nrm == 0 && !force)
+        goto done;
+    Envoy__Service__Discovery__V3__DeltaDiscoveryResponse r =
+        ENVOY__SERVICE__DISCOVERY__V3__DELTA_DISCOVERY_RESPONSE__INIT;
+    snprintf(sub->version, sizeof sub->version, "%" PRIu64, ns->version[t]);
+    snprintf(sub->nonce, sizeof sub->nonce, "%llx-%llu", srv->nonce_epoch, ++srv->nonce_seq);
+    r.system_version_info = sub->version;
+    r.type_url = (char *)dp_xlate_type_url[t];
+    r.nonce = sub->nonce;
+    r.resources = rp;
+    r.n_resources = n;
+    r.removed_resources = removed;
+    r.n_removed_resources = nrm;
+    size_t len = envoy__service__discovery__v3__delta_discovery_response__get_packed_size(&r);
+    uint8_t *buf = dp_stub_xmalloc(len);
+    envoy__service__discovery__v3__delta_discovery_response__pack(&r, buf);
+    if (!start_send(s, buf, len))
+        goto done;
+    started = 1;
+    snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (delta: %zu resources, %zu removed)", s->id,
+                s->node, type_short[t], sub->version, sub->nonce, n, nrm);
+    /* the client now holds what was sent (a NACK does not change what
+     * it was offered: the next change is diffed against the same view) */
+    for (size_t i = 0; i < n; i++)
+        known_set(sub, rs[i].name, rs[i].version);
+    for (size_t i = 0; i < nrm; i++) {
+        char *name = dp_stub_xstrdup(removed[i]);
+        known_del(sub, name);
+        free(name);
+    }
+done:
+    free(rs);
+    free(rp);
+    free(anys);
+    free(vers);
+    free(removed);
+    return started;
+}
+
+static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *req)
+{
+    note_node(s, req->node);
+    int t = dp_xlate_type_of(req->type_url);
+    if (t < 0) {
+        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
+                    req->type_url && req->type_url[0] ? req->type_url : "(none)");
+        return;
+    }
+    sub_t *sub = &s->subs[t];
+    const char *nonce = req->response_nonce ? req->response_nonce : "";
+    int changed = 0;
+    if (!sub->active) {
+        /* legacy wildcard: the first LDS/CDS request naming nothing */
+        sub->active = changed = 1;
+        sub->wildcard = (t == DP_XT_LDS || t == DP_XT_CDS) && req->n_resource_names_subscribe == 0;
+        for (size_t i = 0; i < req->n_initial_resource_versions; i++) {
+            const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest__InitialResourceVersionsEntry *e =
+                req->initial_resource_versions[i];
+            if (e->key && e->value)
+                known_set(sub, e->key, e->value);
+        }
+    }
+    for (size_t i = 0; i < req->n_resource_names_subscribe; i++) {
+        const char *nm = req->resource_names_subscribe[i];
+        if (strcmp(nm, "*") == 0) {
+            changed |= !sub->wildcard;
+            sub->wildcard = 1;
+        } else if (!contains(sub->names, sub->nnames, nm)) {
+            sub->names = dp_stub_xrealloc(sub->names, (sub->nnames + 1) * sizeof *sub->names);
+            sub->names[sub->nnames++] = dp_stub_xstrdup(nm);
+            changed = 1;
+        }
+    }
+    for (size_t i = 0; i < req->n_resource_names_unsubscribe; i++) {
+        const char *nm = req->resource_names_unsubscribe[i];
+        if (strcmp(nm, "*") == 0) {
+            sub->wildcard = 0;
+        } else {
+            names_del(sub, nm);
+            if (!sub->wildcard)
+                known_del(sub, nm); /* unsubscribed: forgotten, not "removed" */
+        }
+    }
+    if (nonce[0]) {
+        if (strcmp(nonce, sub->nonce) != 0) {
+            dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s)", s->id, s->node,
+                        type_short[t], nonce, sub->nonce);
+        } else if (req->error_detail != NULL) {
+            const char *m = req->error_detail->message ? req->error_detail->message : "";
+            dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
+                        sub->version, nonce, s->id, req->error_detail->code, m);
+            stat_nack(s->srv, s->node, t, sub->version, m);
+        } else {
+            dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t], sub->version,
+                        nonce, s->id);
+            stat_ack(s->srv, s->node, t, sub->version);
+        }
+    }
+    if (changed) {
+        sub->dirty = sub->force = 1;
+        stream_pump(s);
+    }
+}
+
+/* ---- replay ---- */
+
+/* Sends the recorded responses that follow the requests received so far:
+ * a recorded "send" is passed once the stream has received one more
+ * request, a recorded "recv" is sent as it is. */
+static void replay_pump(stream_t *s)
+{
+    const dp_replay_t *rp = s->srv->replay;
+    if (s->rp_idx < 0)
+        return;
+    const dp_replay_stream_t *rs = &rp->streams[s->rp_idx];
+    while (s->rp_pos < rs->n) {
+        const dp_replay_item_t *it = &rs->items[s->rp_pos];
+        if (it->is_request) {
+            if (s->rp_reqs == 0)
+                return;
+            s->rp_reqs--;
+            s->rp_pos++;
+            continue;
+        }
+        uint8_t *buf = dp_stub_xmalloc(it->len);
+        memcpy(buf, it->bytes, it->len);
+        if (!start_send(s, buf, it->len))
+            return;
+        s->rp_pos++;
+        dp_stub_log("stream %u (node %s): replayed line %zu (%zu bytes)", s->id, s->node ? s->node : "-",
+                    it->line, it->len);
+        return; /* one in flight: the next on its completion */
+    }
 }
 
 /* Sends the next pending type, in LDS, CDS, RDS, EDS order. */
@@ -318,20 +638,30 @@ static void stream_pump(stream_t *s)
 {
     if (!s->live || s->closed || s->send_busy || s->want_status)
         return;
+    if (s->srv->replay != NULL) {
+        replay_pump(s);
+        return;
+    }
     for (int t = 0; t < DP_XT_COUNT; t++)
-        if (s->subs[t].dirty && send_type(s, t))
+        if (s->subs[t].dirty && (s->delta ? send_delta(s, t) : send_type(s, t)))
             return;
+}
+
+/* A stream belongs to the node of its first request. */
+static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node)
+{
+    if (s->node != NULL)
+        return;
+    const char *id = node && node->id ? node->id : "";
+    s->node = dp_stub_xstrdup(id);
+    nodestate_t *ns = node_get(s->srv, id);
+    dp_stub_log("stream %u from %s: node '%s'%s%s", s->id, s->peer, id, s->delta ? " (delta)" : "",
+                ns->present ? "" : " is not in the fleet: serving it nothing");
 }
 
 static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
 {
-    if (s->node == NULL) {
-        const char *id = req->node && req->node->id ? req->node->id : "";
-        s->node = dp_stub_xstrdup(id);
-        nodestate_t *ns = find_node(s->srv, id);
-        dp_stub_log("stream %u from %s: node '%s'%s", s->id, s->peer, id,
-                    ns && ns->present ? "" : " is not in the fleet: serving it nothing");
-    }
+    note_node(s, req->node);
     int t = dp_xlate_type_of(req->type_url);
     if (t < 0) {
         dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
@@ -356,11 +686,13 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
         dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
                     sub->version, nonce, s->id, req->error_detail->code,
                     req->error_detail->message ? req->error_detail->message : "");
+        stat_nack(s->srv, s->node, t, sub->version, req->error_detail->message ? req->error_detail->message : "");
         return;
     }
     if (!first && nonce[0]) {
         dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t],
                     req->version_info ? req->version_info : "", nonce, s->id);
+        stat_ack(s->srv, s->node, t, req->version_info ? req->version_info : "");
         if (!changed)
             return;
     }
@@ -386,19 +718,29 @@ static void on_recv(stream_t *s, int ok)
     }
     grpc_byte_buffer_destroy(s->recv_bb);
     s->recv_bb = NULL;
-    Envoy__Service__Discovery__V3__DiscoveryRequest *req =
-        okread ? envoy__service__discovery__v3__discovery_request__unpack(NULL, GRPC_SLICE_LENGTH(sl),
-                                                                          GRPC_SLICE_START_PTR(sl))
-               : NULL;
+    const ProtobufCMessageDescriptor *d = s->delta ? &envoy__service__discovery__v3__delta_discovery_request__descriptor
+                                                   : &envoy__service__discovery__v3__discovery_request__descriptor;
+    ProtobufCMessage *req =
+        okread ? protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl)) : NULL;
     grpc_slice_unref(sl);
     if (req == NULL) {
-        dp_stub_log("stream %u (node %s) from %s: undecodable DiscoveryRequest: ending the stream", s->id,
-                    s->node ? s->node : "-", s->peer);
-        finish(s, GRPC_STATUS_INVALID_ARGUMENT, "cannot decode DiscoveryRequest");
+        dp_stub_log("stream %u (node %s) from %s: undecodable %s: ending the stream", s->id,
+                    s->node ? s->node : "-", s->peer, d->short_name);
+        finish(s, GRPC_STATUS_INVALID_ARGUMENT,
+               s->delta ? "cannot decode DeltaDiscoveryRequest" : "cannot decode DiscoveryRequest");
         return;
     }
-    on_request(s, req);
-    envoy__service__discovery__v3__discovery_request__free_unpacked(req, NULL);
+    if (s->srv->replay != NULL) {
+        note_node(s, s->delta ? ((Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *)req)->node
+                              : ((Envoy__Service__Discovery__V3__DiscoveryRequest *)req)->node);
+        s->rp_reqs++;
+        stream_pump(s);
+    } else if (s->delta) {
+        on_delta_request(s, (Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *)req);
+    } else {
+        on_request(s, (Envoy__Service__Discovery__V3__DiscoveryRequest *)req);
+    }
+    protobuf_c_message_free_unpacked(req, NULL);
     start_recv(s);
 }
 
@@ -429,10 +771,25 @@ static void on_new(dp_stubsrv_t *srv, stream_t *s, int ok)
     }
     char *method = grpc_slice_to_c_string(s->details.method);
     int sotw = strcmp(method, SOTW_METHOD) == 0;
-    if (!sotw) {
+    s->delta = strcmp(method, DELTA_METHOD) == 0;
+    s->rp_idx = -1;
+    if (!sotw && !s->delta) {
         dp_stub_log("stream %u from %s: method %s not implemented", s->id, s->peer, method);
-        finish(s, GRPC_STATUS_UNIMPLEMENTED, "only StreamAggregatedResources (SotW ADS) is served");
+        finish(s, GRPC_STATUS_UNIMPLEMENTED, "only the ADS methods are served");
     } else {
+        if (srv->replay != NULL) {
+            /* the k-th stream accepted replays the k-th recorded stream */
+            if (srv->rp_next < (int)srv->replay->nstreams) {
+                s->rp_idx = srv->rp_next++;
+                if (srv->replay->streams[s->rp_idx].delta != s->delta)
+                    dp_stub_log("stream %u: replaying a %s recording on a %s stream", s->id,
+                                s->delta ? "SotW" : "delta", s->delta ? "delta" : "SotW");
+                dp_stub_log("stream %u from %s: replaying recorded stream %u", s->id, s->peer,
+                            srv->replay->streams[s->rp_idx].no);
+            } else {
+                dp_stub_log("stream %u from %s: recording exhausted: serving nothing", s->id, s->peer);
+            }
+        }
         start_recv(s);
     }
     gpr_free(method);
@@ -548,6 +905,41 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
     return 0;
 }
 
+void dp_stubsrv_set_replay(dp_stubsrv_t *srv, const dp_replay_t *rp)
+{
+    srv->replay = rp;
+}
+
+char *dp_stubsrv_status_json(dp_stubsrv_t *srv)
+{
+    json_t *nodes = json_object();
+    for (size_t i = 0; i < srv->nnodes; i++) {
+        const nodestate_t *ns = &srv->nodes[i];
+        int streams = 0;
+        for (const stream_t *s = srv->streams; s != NULL; s = s->next)
+            if (!s->closed && s->node != NULL && strcmp(s->node, ns->name) == 0)
+                streams++;
+        json_t *types = json_object();
+        for (int t = 0; t < DP_XT_COUNT; t++) {
+            const dp_stub_tstat_t *st = &ns->st[t];
+            json_t *o = json_pack("{s:s,s:s,s:s?}", "type_url", dp_xlate_type_url[t], "version_sent", st->sent,
+                                  "version_acked", st->acked[0] ? st->acked : NULL);
+            if (st->nack_msg != NULL)
+                json_object_set_new(o, "last_nack",
+                                    json_pack("{s:s,s:s,s:s}", "version", st->nack_ver, "error", st->nack_msg,
+                                              "time", st->nack_at));
+            json_object_set_new(types, type_short[t], o);
+        }
+        json_object_set_new(nodes, ns->name,
+                            json_pack("{s:b,s:i,s:b,s:o}", "connected", streams > 0, "streams", streams,
+                                      "in_fleet", ns->present, "types", types));
+    }
+    json_t *root = json_pack("{s:o}", "nodes", nodes);
+    char *out = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    return out;
+}
+
 void dp_stubsrv_poll(dp_stubsrv_t *srv, int timeout_ms)
 {
     gpr_timespec deadline =
@@ -590,6 +982,8 @@ void dp_stubsrv_destroy(dp_stubsrv_t *srv)
     for (size_t i = 0; i < srv->nnodes; i++) {
         dp_xnode_clear(&srv->nodes[i].x);
         free(srv->nodes[i].name);
+        for (int t = 0; t < DP_XT_COUNT; t++)
+            free(srv->nodes[i].st[t].nack_msg);
     }
     free(srv->nodes);
     free(srv);

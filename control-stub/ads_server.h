@@ -14,14 +14,25 @@
  * NACK (error_detail) is logged and not answered; a request carrying
  * another nonce is stale and ignored; a fleet change is pushed to every
  * stream whose view changed. A node id absent from the fleet gets nothing
- * (logged) until the fleet names it. Delta (DeltaAggregatedResources) is
- * answered UNIMPLEMENTED for now. */
+ * (logged) until the fleet names it.
+ *
+ * Delta (DeltaAggregatedResources): per-resource versions (a digest of the
+ * encoded resource), LDS/CDS wildcard (legacy empty first subscribe, or
+ * "*"), RDS/EDS by subscribe/unsubscribe, initial_resource_versions
+ * honoured on a new stream (only what differs is sent), removed_resources
+ * for a name the client holds that disappears. ACK/NACK as SotW.
+ *
+ * Replay (dp_stubsrv_set_replay): the fleet is not served; the k-th stream
+ * accepted replays the k-th recorded stream, each recorded response sent
+ * once the stream has received as many requests as precede it in the
+ * recording. */
 #ifndef DP_STUB_ADS_SERVER_H
 #define DP_STUB_ADS_SERVER_H
 
 #include <stddef.h>
 
 #include "control-stub/fleet.h"
+#include "control-stub/replay.h"
 
 typedef struct dp_stubsrv dp_stubsrv_t;
 
@@ -34,6 +45,17 @@ int dp_stubsrv_create(const char *listen, dp_stubsrv_t **out, int *port, char *e
  * pushes what changed to every stream. On failure (translation error)
  * the previous fleet stays. Returns 0 or DP_EINVAL (errbuf). */
 int dp_stubsrv_set_fleet(dp_stubsrv_t *s, const dp_fleet_t *f, char *errbuf, size_t errlen);
+
+/* Serves the recording `rp` (not owned; must outlive the server) instead
+ * of any fleet. Call before any stream is accepted. */
+void dp_stubsrv_set_replay(dp_stubsrv_t *s, const dp_replay_t *rp);
+
+/* GET /status body: {"nodes": {NAME: {"connected", "streams", "in_fleet",
+ * "types": {"LDS": {"type_url", "version_sent", "version_acked",
+ * "last_nack": {"version", "error", "time"}}, ...}}}}. Nodes are those of
+ * the fleet plus any that connected. Returns a malloc'd string (NULL on
+ * allocation failure). */
+char *dp_stubsrv_status_json(dp_stubsrv_t *s);
 
 /* Handles completion events for up to timeout_ms. */
 void dp_stubsrv_poll(dp_stubsrv_t *s, int timeout_ms);

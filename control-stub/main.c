@@ -12,9 +12,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "control-stub/admin_http.h"
 #include "control-stub/ads_server.h"
 #include "control-stub/fleet.h"
 #include "control-stub/fleet_xlate.h"
+#include "control-stub/replay.h"
 #include "control-stub/stub_util.h"
 
 /* The loop wakes at least this often to read inotify events and signals,
@@ -31,7 +33,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *fp)
 {
-    fputs("usage: control-stub -c FLEET.yaml [--listen HOST:PORT]\n"
+    fputs("usage: control-stub -c FLEET.yaml [--listen HOST:PORT] [--admin IP:PORT]\n"
+          "       control-stub --replay STREAM.jsonl [--listen HOST:PORT] [--admin IP:PORT]\n"
           "       control-stub --dump FLEET.yaml [--node NAME]\n"
           "\n"
           "  -c, --config FILE     fleet file to serve; edits are picked up (inotify)\n"
@@ -40,6 +43,9 @@ static void usage(FILE *fp)
           "  -d, --dump FILE       print the Envoy resources of FILE as JSON and exit;\n"
           "                        exits 1 with FILE:LINE:COL: field: reason if invalid\n"
           "  -n, --node NAME       with --dump: only this node\n"
+          "  -a, --admin ADDR      serve GET /status (JSON) on this loopback IPv4:PORT\n"
+          "  -r, --replay FILE     serve a recorded stream (the data plane's --xds-record)\n"
+          "                        instead of a fleet\n"
           "  -h, --help            this text\n",
           fp);
 }
@@ -119,17 +125,89 @@ static void reload(dp_stubsrv_t *srv, const char *path)
     dp_fleet_free(f);
 }
 
+static char *status_body(void *ctx)
+{
+    return dp_stubsrv_status_json(ctx);
+}
+
+static int open_admin(const char *admin, dp_stubsrv_t *srv, dp_stubadm_t **adm)
+{
+    char err[512];
+    int port = 0;
+    if (dp_stubadm_open(admin, status_body, srv, adm, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return -1;
+    }
+    dp_stub_log("admin: GET /status on port %d", port);
+    return 0;
+}
+
+static void handle_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* --replay: serves the recording until a signal. */
+static int do_replay(const char *path, const char *listen, const char *admin)
+{
+    char err[1024];
+    dp_replay_t *rp = NULL;
+    if (dp_replay_load(path, &rp, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return 1;
+    }
+    handle_signals();
+    dp_stubsrv_t *srv = NULL;
+    dp_stubadm_t *adm = NULL;
+    int port = 0;
+    if (dp_stubsrv_create(listen, &srv, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        dp_replay_free(rp);
+        return 1;
+    }
+    dp_stubsrv_set_replay(srv, rp);
+    if (admin != NULL && open_admin(admin, srv, &adm) != 0) {
+        dp_stubsrv_destroy(srv);
+        dp_replay_free(rp);
+        return 1;
+    }
+    dp_stub_log("replaying %s (%zu recorded streams) over ADS on port %d", path, rp->nstreams, port);
+    while (!g_stop) {
+        dp_stubsrv_poll(srv, POLL_MS);
+        if (adm != NULL)
+            dp_stubadm_poll(adm);
+    }
+    dp_stub_log("stopping");
+    dp_stubadm_close(adm);
+    dp_stubsrv_destroy(srv);
+    dp_replay_free(rp);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
         {"dump", required_argument, NULL, 'd'},   {"node", required_argument, NULL, 'n'},
+        {"admin", required_argument, NULL, 'a'},  {"replay", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *listen = "127.0.0.1:18000", *dump = NULL, *node = NULL;
+    const char *admin = NULL, *replay = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "c:l:d:n:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:d:n:a:r:h", longopts, NULL)) != -1) {
         switch (c) {
+        case 'a':
+            admin = optarg;
+            break;
+        case 'r':
+            replay = optarg;
+            break;
         case 'c':
             config = optarg;
             break;
@@ -150,12 +228,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc || (dump == NULL) == (config == NULL) || (node != NULL && dump == NULL)) {
+    if (optind < argc || (dump != NULL) + (config != NULL) + (replay != NULL) != 1 ||
+        (node != NULL && dump == NULL) || (admin != NULL && dump != NULL)) {
         usage(stderr);
         return 2;
     }
     if (dump != NULL)
         return do_dump(dump, node);
+    if (replay != NULL)
+        return do_replay(replay, listen, admin);
 
     char err[1024];
     dp_fleet_t *f = NULL;
@@ -169,12 +250,7 @@ int main(int argc, char **argv)
         dp_fleet_free(f);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    handle_signals();
 
     dp_stubsrv_t *srv = NULL;
     int port = 0;
@@ -192,13 +268,22 @@ int main(int argc, char **argv)
         close(w.fd);
         return 1;
     }
+    dp_stubadm_t *adm = NULL;
+    if (admin != NULL && open_admin(admin, srv, &adm) != 0) {
+        dp_stubsrv_destroy(srv);
+        close(w.fd);
+        return 1;
+    }
     dp_stub_log("serving %s over ADS on port %d", config, port);
     while (!g_stop) {
         dp_stubsrv_poll(srv, POLL_MS);
         if (watch_changed(&w))
             reload(srv, config);
+        if (adm != NULL)
+            dp_stubadm_poll(adm);
     }
     dp_stub_log("stopping");
+    dp_stubadm_close(adm);
     dp_stubsrv_destroy(srv);
     close(w.fd);
     return 0;

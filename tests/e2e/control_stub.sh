@@ -200,7 +200,11 @@ head -c 300 /dev/urandom >"$WORK/garbage"
 (exec 3<>"/dev/tcp/127.0.0.1/$ADS_PORT"; printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' >&3; cat "$WORK/garbage" >&3) 2>/dev/null
 check "stub alive after garbage bytes" kill -0 "$STUB_PID"
 # gRPC-level misbehaviour, concurrency, ACK/NACK/stale (tests/xds node modules)
-if command -v node >/dev/null && [ -d "$DP_SRC/tests/xds/node_modules/@grpc/grpc-js" ]; then
+# the probe needs the pinned node packages of tests/xds
+bash "$DP_SRC/tests/xds/install.sh" >"$WORK/npm.log" 2>&1; npm_rc=$?
+[ "$npm_rc" -eq 77 ] && echo "# npm registry unreachable: gRPC probe skipped"
+[ "$npm_rc" -ne 0 ] && [ "$npm_rc" -ne 77 ] && { cat "$WORK/npm.log"; fail "tests/xds packages install"; }
+if [ "$npm_rc" -eq 0 ]; then
     while IFS= read -r l; do
         case "$l" in
         "ok - "*) ok "${l#ok - }" ;;
