@@ -50,6 +50,7 @@ dp_hcm_stats_t *dp_hcm_stats_get(const char *p)
     s->rq_completed = dp_stats_counterf("http.%s.downstream_rq_completed", p);
     s->rq_timeout = dp_stats_counterf("http.%s.downstream_rq_timeout", p);
     s->rq_idle_timeout = dp_stats_counterf("http.%s.downstream_rq_idle_timeout", p);
+    s->rq_header_timeout = dp_stats_counterf("http.%s.downstream_rq_header_timeout", p);
     s->rs_too_large = dp_stats_counterf("http.%s.rs_too_large", p);
     for (int i = 1; i <= 5; i++)
         s->rq_xx[i] = dp_stats_counterf("http.%s.downstream_rq_%dxx", p, i);

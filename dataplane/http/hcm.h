@@ -10,7 +10,7 @@
 typedef struct dp_hcm_stats {
     dp_stat_t *cx_total, *cx_active, *cx_http1_total, *cx_destroy, *cx_protocol_error;
     dp_stat_t *rq_total, *rq_http1_total, *rq_active, *rq_xx[6], *rq_completed;
-    dp_stat_t *rq_timeout, *rq_idle_timeout, *rs_too_large;
+    dp_stat_t *rq_timeout, *rq_idle_timeout, *rq_header_timeout, *rs_too_large;
 } dp_hcm_stats_t;
 
 /* listener.<address>.* */

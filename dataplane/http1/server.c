@@ -43,13 +43,15 @@ typedef struct h1_conn {
     bool is_head;
     size_t scanned; /* bytes already scanned for the end of the head */
     ev_timer timer;
+    ev_timer head_timer; /* request_headers_timeout: from a head's first byte, not moved by reads */
     uint64_t last_activity_ms;
     uint64_t timeout_ms; /* current timer's idle limit (0: none) */
     dp_h1_limits_t lim;
-    dp_h1_header_t *hbuf; /* parser output, max_headers entries */
 } h1_conn_t;
 
 static void on_read(dp_sock_t *sock, int err);
+static void reply_error(struct h1_conn *c, int status, const char *reason, int minor);
+static dp_h1_header_t *header_scratch(size_t n);
 
 /* The loop's cached time (updated once per iteration by libev): precise
  * enough for idle timeouts and free, unlike clock_gettime per event. */
@@ -111,11 +113,34 @@ static void set_timeout(h1_conn_t *c, uint64_t ms)
 
 static void arm_idle(h1_conn_t *c)
 {
-    const dp_hcm_cfg_t *h = c->listener->hcm;
-    uint64_t t = h->idle_timeout_ms;
-    if (h->request_headers_timeout_ms && (t == 0 || h->request_headers_timeout_ms < t))
-        t = h->request_headers_timeout_ms; /* a started head must complete in time */
-    set_timeout(c, t);
+    set_timeout(c, c->listener->hcm->idle_timeout_ms);
+}
+
+/* Envoy's request_headers_timeout: a fixed deadline from the first byte of
+ * a request head; dripping bytes does not move it (slowloris). */
+static void on_head_timeout(struct ev_loop *ev, ev_timer *t, int revents)
+{
+    (void)ev;
+    (void)revents;
+    h1_conn_t *c = t->data;
+    if (c->state != H1S_HEAD || c->stream_active || c->sock == NULL)
+        return;
+    dp_stat_inc(c->stats->rq_header_timeout);
+    reply_error(c, 408, "request headers timeout", 1);
+}
+
+static void head_timer_check(h1_conn_t *c)
+{
+    uint64_t ms = c->listener->hcm->request_headers_timeout_ms;
+    if (ms == 0)
+        return;
+    bool in_head = c->state == H1S_HEAD && !c->stream_active && c->sock && c->sock->in.len > 0;
+    if (in_head && !ev_is_active(&c->head_timer)) {
+        ev_timer_set(&c->head_timer, (double)ms / 1000.0, 0);
+        ev_timer_start(c->w->loop.ev, &c->head_timer);
+    } else if (!in_head && ev_is_active(&c->head_timer)) {
+        ev_timer_stop(c->w->loop.ev, &c->head_timer);
+    }
 }
 
 /* --- response side (dp_stream_ops_t) ------------------------------------ */
@@ -263,6 +288,7 @@ static void conn_close(h1_conn_t *c)
         finish_stream(c);
     }
     ev_timer_stop(c->w->loop.ev, &c->timer);
+    ev_timer_stop(c->w->loop.ev, &c->head_timer);
     dp_sock_close(c->sock);
     c->sock = NULL;
     dp_worker_conn_remove(c->w, &c->link);
@@ -271,7 +297,6 @@ static void conn_close(h1_conn_t *c)
     dp_stat_dec(c->lstats->cx_active);
     dp_stat_inc(c->lstats->cx_destroy);
     dp_listener_cfg_unref(c->listener);
-    free(c->hbuf);
     dp_loop_defer_free(&c->w->loop, c);
 }
 
@@ -503,7 +528,7 @@ static void process(h1_conn_t *c, int err)
                 return;
             }
             dp_h1_request_t req;
-            int r = dp_h1_parse_request(buf, sock->in.len, &c->lim, &req, c->hbuf);
+            int r = dp_h1_parse_request(buf, sock->in.len, &c->lim, &req, header_scratch(c->lim.max_headers + 1));
             if (r == DP_EAGAIN) {
                 c->scanned = sock->in.len;
                 if (err)
@@ -552,6 +577,30 @@ static void on_read(dp_sock_t *sock, int err)
     h1_conn_t *c = sock->data;
     c->last_activity_ms = loop_ms(c);
     process(c, err);
+    if (c->sock)
+        head_timer_check(c);
+}
+
+/* Parser output is only needed until the head is copied into the request
+ * arena (start_stream), so one array per worker thread serves every
+ * connection: an idle connection holds none. */
+static _Thread_local dp_h1_header_t *scratch;
+static _Thread_local size_t scratch_cap;
+
+void dp_h1_server_thread_exit(void)
+{
+    free(scratch);
+    scratch = NULL;
+    scratch_cap = 0;
+}
+
+static dp_h1_header_t *header_scratch(size_t n)
+{
+    if (n > scratch_cap) {
+        scratch = dp_xrealloc(scratch, n * sizeof(*scratch));
+        scratch_cap = n;
+    }
+    return scratch;
 }
 
 void dp_h1_server_accept(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
@@ -565,7 +614,6 @@ void dp_h1_server_accept(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
     const dp_hcm_cfg_t *h = l->hcm;
     c->lim.max_header_bytes = (size_t)h->max_request_headers_kb * 1024;
     c->lim.max_headers = h->max_headers_count;
-    c->hbuf = dp_xmalloc(sizeof(dp_h1_header_t) * (c->lim.max_headers + 1));
     /* room for a maximal head plus what arrives with it */
     c->sock->read_limit = c->lim.max_header_bytes + DP_BUF_CHUNK;
     c->stats = dp_hcm_stats_of(h);
@@ -580,6 +628,8 @@ void dp_h1_server_accept(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
     dp_stat_inc(c->lstats->cx_total);
     dp_stat_inc(c->lstats->cx_active);
     ev_init(&c->timer, on_timer);
+    ev_init(&c->head_timer, on_head_timeout);
+    c->head_timer.data = c;
     c->timer.data = c;
     arm_idle(c);
     dp_sock_read_start(c->sock, on_read);

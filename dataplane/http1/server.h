@@ -10,5 +10,7 @@ struct dp_worker;
 
 /* Takes ownership of an accepted fd on listener l. */
 void dp_h1_server_accept(struct dp_worker *w, dp_listener_cfg_t *l, int fd);
+/* Frees the calling worker thread's parser scratch (at thread exit). */
+void dp_h1_server_thread_exit(void);
 
 #endif

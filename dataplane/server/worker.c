@@ -180,6 +180,7 @@ static void *worker_main(void *arg)
     w->pools = NULL;
     dp_loop_dispose(&w->loop);
     dp_buf_cache_release();
+    dp_h1_server_thread_exit();
     return NULL;
 }
 
