@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --bench    also nginx, haproxy, wrk, h2load for bench/
 set -eu
 
-PKGS="build-essential cmake pkg-config clang llvm
+PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev
  protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
  libev-dev libnghttp2-dev libngtcp2-dev libnghttp3-dev libssl-dev libgrpc-dev
  libmnl-dev libnftnl-dev libjansson-dev libyaml-dev libcrypt-dev
