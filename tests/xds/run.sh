@@ -30,7 +30,7 @@ bash "$HERE/install.sh" || exit $?
 if [ $# -gt 0 ]; then
     files=("$@")
 else
-    files=(encode.test.js selfcheck.test.js replay.test.js integration.test.js lifecycle.test.js tls.test.js)
+    files=(encode.test.js selfcheck.test.js replay.test.js integration.test.js lifecycle.test.js tls.test.js churn.test.js)
 fi
 # One file at a time: the machine is shared and the tests measure latency.
 exec node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
