@@ -9,42 +9,8 @@ LISTEN_PORT=$(free_port); ADMIN_PORT=$(free_port); APP_PORT=$(free_port)
 start_upstream app "$APP_PORT"
 touch "$WORK/app.requests"
 
-cat >"$WORK/bootstrap.yaml" <<YAML
-node: { id: e2e-node, cluster: e2e }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          request_headers_timeout: 2s
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            name: local
-            virtual_hosts:
-            - name: app
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: app }
-  clusters:
-  - name: app
-    connect_timeout: 1s
-    type: STATIC
-    load_assignment:
-      cluster_name: app
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $APP_PORT } } }
-YAML
+hcm_bootstrap "$(catchall_vhost app)" "$(cluster_yaml app "$APP_PORT")" "          request_headers_timeout: 2s" \
+    >"$WORK/bootstrap.yaml"
 
 # probe.py PORT PAYLOAD [--drip S] [--timeout S]: sends the bytes (a Python
 # bytes-literal body), reads until the peer closes or the timeout, and

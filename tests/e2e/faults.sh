@@ -76,18 +76,6 @@ python3 "$WORK/bad_upstream.py" trunc="$TRUNC_PORT" rstmid="$RSTMID_PORT" rst="$
 PIDS+=($!)
 for p in $TRUNC_PORT $RSTMID_PORT $RST_PORT $GARBAGE_PORT $EARLY413_PORT $EARLY401_PORT; do wait_port "$p"; done
 
-cluster() { # cluster NAME PORT
-    cat <<YAML
-  - name: $1
-    connect_timeout: 1s
-    type: STATIC
-    load_assignment:
-      cluster_name: $1
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $2 } } }
-YAML
-}
 vhost() { # vhost NAME (domain NAME.test, cluster NAME)
     cat <<YAML
             - name: $1
@@ -98,38 +86,14 @@ vhost() { # vhost NAME (domain NAME.test, cluster NAME)
 YAML
 }
 
-{
-cat <<YAML
-node: { id: e2e-node, cluster: e2e }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            name: local
-            virtual_hosts:
-            - name: direct
-              domains: ["direct.test"]
-              routes:
-              - match: { prefix: "/" }
-                direct_response: { status: 200, body: { inline_string: "direct\n" } }
-YAML
-for v in app trunc rstmid rst garbage early413 early401; do vhost $v; done
-echo "  clusters:"
-cluster app "$APP_PORT"; cluster trunc "$TRUNC_PORT"; cluster rstmid "$RSTMID_PORT"; cluster rst "$RST_PORT"
-cluster garbage "$GARBAGE_PORT"; cluster early413 "$EARLY413_PORT"; cluster early401 "$EARLY401_PORT"
-} >"$WORK/bootstrap.yaml"
+direct_vhost() {
+    printf '            - name: direct\n              domains: ["direct.test"]\n              routes:\n'
+    printf '              - match: { prefix: "/" }\n                direct_response: { status: 200, body: { inline_string: "direct\\n" } }\n'
+}
+hcm_bootstrap "$(direct_vhost; for v in app trunc rstmid rst garbage early413 early401; do vhost $v; done)" \
+    "$(cluster_yaml app "$APP_PORT"; cluster_yaml trunc "$TRUNC_PORT"; cluster_yaml rstmid "$RSTMID_PORT"
+       cluster_yaml rst "$RST_PORT"; cluster_yaml garbage "$GARBAGE_PORT"
+       cluster_yaml early413 "$EARLY413_PORT"; cluster_yaml early401 "$EARLY401_PORT")" >"$WORK/bootstrap.yaml"
 
 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
 P="http://127.0.0.1:$LISTEN_PORT"

@@ -147,9 +147,10 @@ catchall_vhost() {
     printf '              - match: { prefix: "/" }\n                route: { cluster: %s%s }\n' "$1" "${2:+, $2}"
 }
 
-# hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML: admin on $ADMIN_PORT, listener
-# "ingress" on $LISTEN_PORT with an HCM (stat_prefix ingress_http, router)
-# whose inline route config has VHOSTS_YAML, then static clusters.
+# hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML [HCM_YAML]: admin on $ADMIN_PORT,
+# listener "ingress" on $LISTEN_PORT with an HCM (stat_prefix ingress_http,
+# router, HCM_YAML: more HCM fields at its indentation) whose inline route
+# config has VHOSTS_YAML, then static clusters.
 hcm_bootstrap() {
     cat <<YAML
 admin:
@@ -164,7 +165,8 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress_http
-          http_filters:
+${3:+$3
+}          http_filters:
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
           route_config:

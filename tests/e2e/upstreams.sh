@@ -14,24 +14,7 @@ eps() { # eps PORT... : lb_endpoints YAML
         echo "        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $p } } }"
     done
 }
-cat >"$WORK/bootstrap.yaml" <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
+cat >"$WORK/vhosts.yaml" <<YAML
             - name: rr
               domains: ["rr.test"]
               routes: [ { match: { prefix: "/" }, route: { cluster: rr } } ]
@@ -56,7 +39,8 @@ static_resources:
             - name: byheader
               domains: ["byheader.test"]
               routes: [ { match: { prefix: "/" }, route: { cluster_header: x-cluster } } ]
-  clusters:
+YAML
+cat >"$WORK/clusters.yaml" <<YAML
   - name: rr
     lb_policy: ROUND_ROBIN
     load_assignment:
@@ -100,6 +84,7 @@ $(eps "$U1")
       - lb_endpoints:
 $(eps "$U2")
 YAML
+hcm_bootstrap "$(cat "$WORK/vhosts.yaml")" "$(cat "$WORK/clusters.yaml")" >"$WORK/bootstrap.yaml"
 DP_CONCURRENCY=1 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
 P="http://127.0.0.1:$LISTEN_PORT"
 
