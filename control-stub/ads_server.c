@@ -537,16 +537,26 @@ done:
     return started;
 }
 
+/* What every request (SotW or Delta) starts with: the node of the stream,
+ * and the subscription of its type, or NULL for a type we do not serve. */
+static sub_t *request_sub(stream_t *s, const Envoy__Config__Core__V3__Node *node, const char *type_url, int *t)
+{
+    note_node(s, node);
+    *t = dp_xlate_type_of(type_url);
+    if (*t < 0) {
+        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
+                    type_url && type_url[0] ? type_url : "(none)");
+        return NULL;
+    }
+    return &s->subs[*t];
+}
+
 static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *req)
 {
-    note_node(s, req->node);
-    int t = dp_xlate_type_of(req->type_url);
-    if (t < 0) {
-        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
-                    req->type_url && req->type_url[0] ? req->type_url : "(none)");
+    int t;
+    sub_t *sub = request_sub(s, req->node, req->type_url, &t);
+    if (sub == NULL)
         return;
-    }
-    sub_t *sub = &s->subs[t];
     const char *nonce = req->response_nonce ? req->response_nonce : "";
     int changed = 0;
     if (!sub->active) {
@@ -661,14 +671,10 @@ static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node)
 
 static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
 {
-    note_node(s, req->node);
-    int t = dp_xlate_type_of(req->type_url);
-    if (t < 0) {
-        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
-                    req->type_url && req->type_url[0] ? req->type_url : "(none)");
+    int t;
+    sub_t *sub = request_sub(s, req->node, req->type_url, &t);
+    if (sub == NULL)
         return;
-    }
-    sub_t *sub = &s->subs[t];
     const char *nonce = req->response_nonce ? req->response_nonce : "";
     int first = !sub->active;
     if (!first && sub->nonce[0] && strcmp(nonce, sub->nonce) != 0) {
