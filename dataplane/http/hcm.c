@@ -503,10 +503,11 @@ void dp_stream_on_headers(dp_stream_t *s)
         dp_stream_local_reply(s, 400, "invalid path", NULL);
         return;
     }
-    uint16_t lport = 0;
-    char tmp[48];
-    addr_to_str((const struct sockaddr *)&s->listener->addr, tmp, sizeof(tmp), &lport);
-    s->authority.len = dp_host_strip_port(s->authority.base, s->authority.len, (int)h->strip_port, lport);
+    if (h->strip_port != DP_STRIP_PORT_NONE) {
+        /* the listener's port, straight from its sockaddr (in_port_t sits at the same offset in v4 and v6) */
+        uint16_t lport = ntohs(((const struct sockaddr_in *)&s->listener->addr)->sin_port);
+        s->authority.len = dp_host_strip_port(s->authority.base, s->authority.len, (int)h->strip_port, lport);
+    }
 
     strip_hop_by_hop(&s->req_headers);
 
