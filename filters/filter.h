@@ -11,6 +11,7 @@
 #define DP_FILTERS_FILTER_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dp_stream;
@@ -35,18 +36,34 @@ typedef struct dp_http_filter_factory {
     dp_filter_status_t (*on_request_headers)(struct dp_stream *s, const void *config, void *state);
     /* Called once when the stream ends, to release per-request resources. */
     void (*on_destroy)(struct dp_stream *s, const void *config, void *state);
+
+    /* Per-route configuration (typed_per_filter_config on a route, virtual
+     * host or route configuration), optional: route_type_url is NULL for a
+     * filter that has none. Envoy resolves a per-route config by its type,
+     * so the type URL selects the factory; the map key names the filter
+     * instance it applies to. The filter reads it per request with
+     * dp_stream_route_config(). */
+    const char *route_type_url;
+    const ProtobufCMessageDescriptor *route_descriptor;
+    int (*create_route_config)(const ProtobufCMessage *msg, void **config, char *errbuf, size_t errlen);
+    void (*destroy_route_config)(void *config);
 } dp_http_filter_factory_t;
 
 /* The one explicit table of HTTP filters (filters/registry.c). NULL if
  * the name is unknown. */
 const dp_http_filter_factory_t *dp_http_filter_lookup(const char *name);
 const dp_http_filter_factory_t *dp_http_filter_lookup_type(const char *type_url);
+/* The factory whose per-route config has this type, or NULL. */
+const dp_http_filter_factory_t *dp_http_filter_lookup_route_type(const char *type_url);
 
 /* One configured filter in an HCM chain. */
 typedef struct dp_http_filter_cfg {
     char *name;
     const dp_http_filter_factory_t *factory;
     void *config;
+    /* HttpFilter.disabled: skipped unless the route enables it with a
+     * per-route config (see dp_filter_override_t). */
+    bool disabled;
 } dp_http_filter_cfg_t;
 
 #endif

@@ -17,14 +17,25 @@ const dp_http_filter_factory_t *dp_http_filter_lookup(const char *name)
     return NULL;
 }
 
+/* Any type URLs compare by the name after the last '/'. */
+static bool same_type(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return strcmp(sa ? sa + 1 : a, sb ? sb + 1 : b) == 0;
+}
+
 const dp_http_filter_factory_t *dp_http_filter_lookup_type(const char *type_url)
 {
-    const char *slash = strrchr(type_url, '/');
-    const char *full = slash ? slash + 1 : type_url;
-    for (size_t i = 0; i < sizeof(http_filters) / sizeof(http_filters[0]); i++) {
-        const char *t = strrchr(http_filters[i]->type_url, '/');
-        if (strcmp(t ? t + 1 : http_filters[i]->type_url, full) == 0)
+    for (size_t i = 0; i < sizeof(http_filters) / sizeof(http_filters[0]); i++)
+        if (same_type(http_filters[i]->type_url, type_url))
             return http_filters[i];
-    }
+    return NULL;
+}
+
+const dp_http_filter_factory_t *dp_http_filter_lookup_route_type(const char *type_url)
+{
+    for (size_t i = 0; i < sizeof(http_filters) / sizeof(http_filters[0]); i++)
+        if (http_filters[i]->route_type_url && same_type(http_filters[i]->route_type_url, type_url))
+            return http_filters[i];
     return NULL;
 }

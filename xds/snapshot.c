@@ -6,6 +6,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/http/access_log.h"
 #include "dataplane/http/route.h"
+#include "filters/filter.h"
 
 dp_snapshot_t *dp_snapshot_new(void)
 {
@@ -112,6 +113,16 @@ static void free_mutations(dp_hdr_mutations_t *m)
     free(m->remove);
 }
 
+static void free_overrides(dp_filter_overrides_t *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        free(o->v[i].name);
+        if (o->v[i].factory && o->v[i].factory->destroy_route_config)
+            o->v[i].factory->destroy_route_config(o->v[i].config);
+    }
+    free(o->v);
+}
+
 static void free_route(dp_route_t *r)
 {
     free(r->name);
@@ -138,6 +149,7 @@ static void free_route(dp_route_t *r)
     free(r->direct_body);
     free_mutations(&r->req);
     free_mutations(&r->resp);
+    free_overrides(&r->per_filter);
 }
 
 dp_route_config_t *dp_route_config_ref(dp_route_config_t *r)
@@ -162,10 +174,12 @@ void dp_route_config_unref(dp_route_config_t *rc)
         free(v->routes);
         free_mutations(&v->req);
         free_mutations(&v->resp);
+        free_overrides(&v->per_filter);
     }
     free(rc->vhosts);
     free_mutations(&rc->req);
     free_mutations(&rc->resp);
+    free_overrides(&rc->per_filter);
     free(rc->name);
     free(rc);
 }

@@ -128,13 +128,9 @@ static int xl_http_filter(dp_xlate_t *x, const pb_http_filter_t *f, bool last, d
             dp_xlate__pop(x, saved);
         return rc;
     }
-    /* A disabled filter can only be enabled per route, which needs
-     * typed_per_filter_config (refused for now): validate it, drop it. */
-    if (f->disabled) {
-        if (fac->destroy_config)
-            fac->destroy_config(config);
-        return 0;
-    }
+    /* A disabled filter stays in the chain, skipped unless a route
+     * enables it with a per-route config (hcm.c). */
+    o->disabled = f->disabled;
     o->name = dp_xstrdup(name);
     o->factory = fac;
     o->config = config;

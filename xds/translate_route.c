@@ -11,6 +11,7 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "xds/translate.h"
+#include "filters/filter.h"
 #include "xds/translate_util.h"
 
 typedef Envoy__Config__Route__V3__RouteConfiguration pb_route_config_t;
@@ -51,7 +52,7 @@ static char *dup_or_null(const char *s)
 
 /* ---- matchers ---------------------------------------------------------- */
 
-static int xl_strmatch(dp_xlate_t *x, const pb_strmatch_t *sm, dp_strmatch_t *o)
+int dp_xlate__strmatch(dp_xlate_t *x, const pb_strmatch_t *sm, dp_strmatch_t *o)
 {
     const char *v;
     const char *field;
@@ -91,7 +92,7 @@ static int xl_strmatch(dp_xlate_t *x, const pb_strmatch_t *sm, dp_strmatch_t *o)
     return 0;
 }
 
-static int xl_hdrmatch(dp_xlate_t *x, const pb_hdrmatch_t *h, dp_hdrmatch_t *o)
+int dp_xlate__hdrmatch(dp_xlate_t *x, const pb_hdrmatch_t *h, dp_hdrmatch_t *o)
 {
     const char *name = h->name ? h->name : "";
     const char *deprecated = NULL;
@@ -139,7 +140,7 @@ static int xl_hdrmatch(dp_xlate_t *x, const pb_hdrmatch_t *h, dp_hdrmatch_t *o)
         break;
     case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH:
         saved = dp_xlate__push(x, "string_match");
-        rc = xl_strmatch(x, h->string_match, &o->str);
+        rc = dp_xlate__strmatch(x, h->string_match, &o->str);
         dp_xlate__pop(x, saved);
         return rc;
     default:
@@ -360,15 +361,97 @@ static int xl_direct(dp_xlate_t *x, const pb_direct_t *d, dp_route_t *o)
 
 /* ---- routes and virtual hosts -------------------------------------------- */
 
-static int no_per_filter_config(dp_xlate_t *x, size_t n, const char *first_key)
+/* typed_per_filter_config: a map from HTTP filter name to the filter's
+ * per-route config, or to an envoy.config.route.v3.FilterConfig wrapping
+ * it (is_optional, disabled). Envoy finds the factory by the config's
+ * type; an unknown type is refused unless the wrapper says optional. */
+#define FILTER_CONFIG_TYPE "envoy.config.route.v3.FilterConfig"
+typedef Envoy__Config__Route__V3__FilterConfig pb_filter_config_t;
+
+static int xl_one_override(dp_xlate_t *x, const char *name, const Google__Protobuf__Any *any,
+                           dp_filter_override_t *o, bool *keep)
+{
+    ProtobufCMessage *wrap = NULL, *msg = NULL;
+    const Google__Protobuf__Any *inner = any;
+    bool optional = false;
+    char err[512] = "";
+    int rc = 0;
+
+    *keep = false;
+    if (any == NULL || any->type_url == NULL || any->type_url[0] == '\0')
+        return dp_xlate__fail(x, "a typed config (with @type) is required");
+    if (strcmp(dp_xlate__type_name(any->type_url), FILTER_CONFIG_TYPE) == 0) {
+        if ((rc = dp_xlate__unpack_any(x, any, &envoy__config__route__v3__filter_config__descriptor, &wrap)) != 0)
+            return rc;
+        const pb_filter_config_t *fc = (const pb_filter_config_t *)wrap;
+        optional = fc->is_optional;
+        o->disabled = fc->disabled;
+        inner = fc->config;
+        if (inner == NULL) {
+            /* a bare {disabled: true|false} */
+            o->name = dp_xstrdup(name);
+            *keep = true;
+            goto done;
+        }
+    }
+    const dp_http_filter_factory_t *fac = dp_http_filter_lookup_route_type(inner->type_url ? inner->type_url : "");
+    if (fac == NULL) {
+        if (optional)
+            goto done;
+        const char *t = dp_xlate__type_name(inner->type_url);
+        rc = dp_http_filter_lookup_type(inner->type_url ? inner->type_url : "")
+                 ? dp_xlate__fail(x, "filter type '%s' takes no per-route config", t)
+                 : dp_xlate__fail(x, "unsupported per-route filter config type '%s' (filter '%s')", t, name);
+        goto done;
+    }
+    size_t saved = inner != any ? dp_xlate__push(x, "config") : 0;
+    rc = dp_xlate__unpack_any(x, inner, fac->route_descriptor, &msg);
+    if (rc == 0 && (rc = fac->create_route_config(msg, &o->config, err, sizeof(err))) != 0)
+        rc = dp_xlate__fail_sub(x, rc, err);
+    if (inner != any)
+        dp_xlate__pop(x, saved);
+    if (rc == 0) {
+        o->name = dp_xstrdup(name);
+        o->factory = fac;
+        *keep = true;
+    }
+done:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    if (wrap)
+        protobuf_c_message_free_unpacked(wrap, NULL);
+    return rc;
+}
+
+/* The map decodes as an array of generated FooEntry messages, one type per
+ * containing message; read key and value through the entry descriptor. */
+static int xl_per_filter(dp_xlate_t *x, void *const *entries, size_t n, dp_filter_overrides_t *o)
 {
     if (n == 0)
         return 0;
-    size_t saved = dp_xlate__push_key(x, "typed_per_filter_config", first_key);
-    int rc = dp_xlate__fail(x, "per-route filter configuration is not supported yet");
-    dp_xlate__pop(x, saved);
-    return rc;
+    const ProtobufCMessageDescriptor *d = ((const ProtobufCMessage *)entries[0])->descriptor;
+    const ProtobufCFieldDescriptor *fk = protobuf_c_message_descriptor_get_field_by_name(d, "key");
+    const ProtobufCFieldDescriptor *fv = protobuf_c_message_descriptor_get_field_by_name(d, "value");
+    o->v = dp_xcalloc(n, sizeof(*o->v));
+    for (size_t i = 0; i < n; i++) {
+        bool keep;
+        const char *key = *(const char *const *)((const char *)entries[i] + fk->offset);
+        const Google__Protobuf__Any *val = *(Google__Protobuf__Any *const *)((const char *)entries[i] + fv->offset);
+        key = key ? key : "";
+        size_t saved = dp_xlate__push_key(x, "typed_per_filter_config", key);
+        int rc = key[0] ? xl_one_override(x, key, val, &o->v[o->n], &keep)
+                        : dp_xlate__fail(x, "the filter name (map key) is required");
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+        if (keep)
+            o->n++;
+    }
+    return 0;
 }
+
+#define XL_PER_FILTER(x, m, out) xl_per_filter((x), (void *const *)(m)->typed_per_filter_config, \
+                                               (m)->n_typed_per_filter_config, (out))
 
 static int xl_match(dp_xlate_t *x, const pb_match_t *m, dp_route_t *o)
 {
@@ -404,7 +487,7 @@ static int xl_match(dp_xlate_t *x, const pb_match_t *m, dp_route_t *o)
         o->n_headers = m->n_headers;
         for (size_t i = 0; i < m->n_headers; i++) {
             size_t saved = dp_xlate__push_idx(x, "headers", i);
-            int rc = xl_hdrmatch(x, m->headers[i], &o->headers[i]);
+            int rc = dp_xlate__hdrmatch(x, m->headers[i], &o->headers[i]);
             dp_xlate__pop(x, saved);
             if (rc != 0)
                 return rc;
@@ -446,8 +529,8 @@ static int xl_route(dp_xlate_t *x, const pb_route_t *r, dp_route_t *o)
     dp_xlate__pop(x, saved);
     if (rc != 0)
         return rc;
-    if (r->n_typed_per_filter_config)
-        return no_per_filter_config(x, r->n_typed_per_filter_config, r->typed_per_filter_config[0]->key);
+    if ((rc = XL_PER_FILTER(x, r, &o->per_filter)) != 0)
+        return rc;
     if ((rc = dp_xlate__mutations(x, r->request_headers_to_add, r->n_request_headers_to_add,
                                   "request_headers_to_add", r->request_headers_to_remove,
                                   r->n_request_headers_to_remove, "request_headers_to_remove", &o->req)) != 0)
@@ -502,8 +585,8 @@ static int xl_vhost(dp_xlate_t *x, const pb_vhost_t *v, dp_vhost_t *o)
                 return rc;
         }
     }
-    if (v->n_typed_per_filter_config)
-        return no_per_filter_config(x, v->n_typed_per_filter_config, v->typed_per_filter_config[0]->key);
+    if ((rc = XL_PER_FILTER(x, v, &o->per_filter)) != 0)
+        return rc;
     if ((rc = dp_xlate__mutations(x, v->request_headers_to_add, v->n_request_headers_to_add,
                                   "request_headers_to_add", v->request_headers_to_remove,
                                   v->n_request_headers_to_remove, "request_headers_to_remove", &o->req)) != 0)
@@ -591,6 +674,8 @@ int dp_xlate__route_config(dp_xlate_t *x, const pb_route_config_t *m, dp_route_c
                                    "request_headers_to_add", m->request_headers_to_remove,
                                    m->n_request_headers_to_remove, "request_headers_to_remove", &rc->req)) !=
         0)
+        goto fail;
+    if ((err = XL_PER_FILTER(x, m, &rc->per_filter)) != 0)
         goto fail;
     if ((err = dp_xlate__mutations(x, m->response_headers_to_add, m->n_response_headers_to_add,
                                    "response_headers_to_add", m->response_headers_to_remove,

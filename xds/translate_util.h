@@ -24,6 +24,8 @@
 #include "envoy/config/core/v3/base.pb-c.h"
 #include "envoy/config/core/v3/config_source.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
+#include "envoy/config/route/v3/route_components.pb-c.h"
+#include "envoy/type/matcher/v3/string.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
@@ -144,6 +146,13 @@ int dp_xlate__api_config_source(dp_xlate_t *x, const Envoy__Config__Core__V3__Ap
                                 const char **cluster);
 
 /* ---- translators, callable at any path ------------------------------------ */
+
+/* envoy.type.matcher.v3.StringMatcher / envoy.config.route.v3.HeaderMatcher
+ * into the forms route.c matches with (dp_route_strmatch / dp_route_hdrmatch);
+ * regex is refused naming the field. The output owns its strings (free
+ * value / name with free()). */
+int dp_xlate__strmatch(dp_xlate_t *x, const Envoy__Type__Matcher__V3__StringMatcher *sm, dp_strmatch_t *o);
+int dp_xlate__hdrmatch(dp_xlate_t *x, const Envoy__Config__Route__V3__HeaderMatcher *h, dp_hdrmatch_t *o);
 
 /* dp_translate_route_config() at the current path (the HCM's inline
  * route_config uses it). */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "dataplane/core/common.h"
 #include "dataplane/http/access_log.h"
 #include "dataplane/http/route.h"
@@ -199,7 +201,7 @@ void dp_stream_dispose(dp_stream_t *s)
 {
     if (s->up)
         dp_router_detach(s);
-    if (s->filter_state && s->route_config) {
+    if (s->filter_state) {
         const dp_hcm_cfg_t *h = s->hcm;
         for (size_t i = 0; i < h->n_filters && i <= s->filter_idx; i++) {
             const dp_http_filter_factory_t *f = h->filters[i].factory;
@@ -223,6 +225,8 @@ void dp_stream_dispose(dp_stream_t *s)
     dp_headers_free(&s->resp_headers);
     dp_buf_free(&s->body_buf);
     dp_arena_free(&s->arena);
+    json_decref(s->metadata);
+    s->metadata = NULL;
     dp_route_config_unref(s->route_config);
     s->route_config = NULL;
     dp_snapshot_unref(s->snap);
@@ -449,11 +453,80 @@ static void strip_hop_by_hop(dp_headers_t *h)
         dp_headers_remove(h, hop[i].n, hop[i].l);
 }
 
+static const dp_filter_override_t *find_override(const dp_filter_overrides_t *o, const char *name)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->v[i].name, name) == 0)
+            return &o->v[i];
+    return NULL;
+}
+
+const dp_filter_override_t *dp_stream_filter_override(const dp_stream_t *s, const char *name)
+{
+    const dp_filter_override_t *o = NULL;
+    if (s->route)
+        o = find_override(&s->route->per_filter, name);
+    if (o == NULL && s->vhost)
+        o = find_override(&s->vhost->per_filter, name);
+    if (o == NULL && s->route_config)
+        o = find_override(&s->route_config->per_filter, name);
+    return o;
+}
+
+const void *dp_stream_route_config(const dp_stream_t *s)
+{
+    const dp_hcm_cfg_t *h = s->hcm;
+    if (s->filter_idx >= h->n_filters)
+        return NULL;
+    const dp_http_filter_cfg_t *f = &h->filters[s->filter_idx];
+    /* the most specific entry that carries a config of this filter's type */
+    const dp_filter_overrides_t *levels[3] = {s->route ? &s->route->per_filter : NULL,
+                                              s->vhost ? &s->vhost->per_filter : NULL,
+                                              s->route_config ? &s->route_config->per_filter : NULL};
+    for (size_t i = 0; i < 3; i++) {
+        const dp_filter_override_t *o = levels[i] ? find_override(levels[i], f->name) : NULL;
+        if (o && o->config && o->factory == f->factory)
+            return o->config;
+    }
+    return NULL;
+}
+
+void dp_stream_metadata_set(dp_stream_t *s, const char *ns, const char *key, json_t *value)
+{
+    if (s->metadata == NULL)
+        s->metadata = json_object();
+    json_t *n = json_object_get(s->metadata, ns);
+    if (n == NULL) {
+        n = json_object();
+        json_object_set_new(s->metadata, ns, n);
+    }
+    json_object_set_new(n, key, value);
+}
+
+const json_t *dp_stream_metadata_get(const dp_stream_t *s, const char *ns)
+{
+    return s->metadata ? json_object_get(s->metadata, ns) : NULL;
+}
+
+/* Envoy: a filter disabled in the HCM runs only where a route's
+ * per-filter config enables it; FilterConfig.disabled turns one off. */
+static bool filter_enabled(const dp_stream_t *s, const dp_http_filter_cfg_t *f)
+{
+    const dp_filter_override_t *o = dp_stream_filter_override(s, f->name);
+    if (o != NULL)
+        return !o->disabled;
+    return !f->disabled;
+}
+
 static void run_filters(dp_stream_t *s)
 {
     const dp_hcm_cfg_t *h = s->hcm;
     while (s->filter_idx < h->n_filters) {
         const dp_http_filter_cfg_t *f = &h->filters[s->filter_idx];
+        if (!filter_enabled(s, f)) {
+            s->filter_idx++;
+            continue;
+        }
         dp_filter_status_t st = f->factory->on_request_headers(s, f->config, s->filter_state[s->filter_idx]);
         if (st == DP_FILTER_STOP)
             return;

@@ -64,6 +64,23 @@ typedef struct dp_hdr_mutations {
     size_t n_remove;
 } dp_hdr_mutations_t;
 
+struct dp_http_filter_factory; /* filters/filter.h */
+
+/* One typed_per_filter_config entry: the per-route config of the HTTP
+ * filter named `name` (the HttpFilter name in the HCM), or a FilterConfig
+ * that only disables / enables it (config NULL). */
+typedef struct dp_filter_override {
+    char *name;
+    const struct dp_http_filter_factory *factory; /* NULL iff config is NULL */
+    void *config;
+    bool disabled; /* FilterConfig.disabled */
+} dp_filter_override_t;
+
+typedef struct dp_filter_overrides {
+    dp_filter_override_t *v;
+    size_t n;
+} dp_filter_overrides_t;
+
 typedef struct dp_weighted_cluster {
     char *name;
     uint32_t weight;
@@ -122,6 +139,7 @@ typedef struct dp_route {
     size_t direct_body_len;
 
     dp_hdr_mutations_t req, resp;
+    dp_filter_overrides_t per_filter;
 } dp_route_t;
 
 typedef enum {
@@ -138,6 +156,7 @@ typedef struct dp_vhost {
     size_t n_routes;
     dp_require_tls_t require_tls;
     dp_hdr_mutations_t req, resp;
+    dp_filter_overrides_t per_filter;
 } dp_vhost_t;
 
 /* Domain index for O(1)-ish virtual host selection; built by
@@ -150,6 +169,7 @@ typedef struct dp_route_config {
     dp_vhost_t *vhosts;
     size_t n_vhosts;
     dp_hdr_mutations_t req, resp;
+    dp_filter_overrides_t per_filter;
     dp_domain_index_t *index;
 } dp_route_config_t;
 

@@ -66,6 +66,7 @@ enum {
 void dp_response_flags_str(uint32_t flags, char *out, size_t outlen);
 
 struct dp_upstream_req; /* the router's, dataplane/upstream */
+struct json_t;          /* jansson */
 
 struct dp_stream {
     const dp_stream_ops_t *ops;
@@ -106,6 +107,10 @@ struct dp_stream {
     uint64_t start_ns, first_upstream_byte_ns, upstream_start_ns;
     const char *upstream_host; /* addr_str of the chosen endpoint, access log only */
     const char *cluster_name;
+
+    /* Envoy's dynamic metadata: a JSON object of filter namespaces
+     * ({"envoy.filters.http.jwt_authn": {...}}), NULL until set. */
+    struct json_t *metadata;
 
     /* filter chain progress */
     size_t filter_idx;
@@ -149,6 +154,19 @@ void dp_stream_local_reply(dp_stream_t *s, int status, const char *msg, const dp
 /* Like local_reply with an explicit body and content type (direct_response). */
 void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t len, const char *ctype,
                           const dp_headers_t *extra);
+
+/* The per-route config (typed_per_filter_config) for the filter now
+ * running, most specific first (route, virtual host, route configuration),
+ * or NULL. For use in on_request_headers. */
+const void *dp_stream_route_config(const dp_stream_t *s);
+/* The typed_per_filter_config entry for the filter named `name`, most
+ * specific first, or NULL. */
+const dp_filter_override_t *dp_stream_filter_override(const dp_stream_t *s, const char *name);
+/* Dynamic metadata: sets metadata[ns][key] = value (the reference to value
+ * is stolen). */
+void dp_stream_metadata_set(dp_stream_t *s, const char *ns, const char *key, struct json_t *value);
+/* metadata[ns], or NULL. */
+const struct json_t *dp_stream_metadata_get(const dp_stream_t *s, const char *ns);
 
 /* Backpressure thresholds for bodies (per direction). */
 #define DP_STREAM_HIGH_WATERMARK (256 * 1024)

@@ -578,18 +578,22 @@ static void test_route_errors(void)
     CHECK_HAS(route_err("virtual_hosts: [{name: a, domains: ['*'], routes: [{match: {prefix: /}, route: "
                         "{cluster: c, timeout: -1s}}]}]"),
               "route.timeout: must not be negative");
-    /* per-filter configs are refused, naming the filter */
+    /* per-filter configs of a filter without one, or of an unknown type, are refused naming the entry */
     CHECK_HAS(
         route_err("virtual_hosts: [{name: a, domains: ['*'], routes: [{match: {prefix: /}, route: "
                   "{cluster: c}, typed_per_filter_config: {envoy.filters.http.router: "
                   "{'@type': type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}}]}]"),
-        "virtual_hosts[0].routes[0].typed_per_filter_config[\"envoy.filters.http.router\"]: per-route filter "
-        "configuration is not supported yet");
+        "virtual_hosts[0].routes[0].typed_per_filter_config[\"envoy.filters.http.router\"]: filter type "
+        "'envoy.extensions.filters.http.router.v3.Router' takes no per-route config");
     CHECK_HAS(
         route_err("virtual_hosts: [{name: a, domains: ['*'], typed_per_filter_config: {my.filter: "
                   "{'@type': type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}}]"),
-        "virtual_hosts[0].typed_per_filter_config[\"my.filter\"]: per-route filter configuration is not "
-        "supported yet");
+        "virtual_hosts[0].typed_per_filter_config[\"my.filter\"]: filter type "
+        "'envoy.extensions.filters.http.router.v3.Router' takes no per-route config");
+    CHECK_HAS(route_err("virtual_hosts: [{name: a, domains: ['*'], typed_per_filter_config: {my.filter: "
+                        "{'@type': type.googleapis.com/google.protobuf.Empty}}}]"),
+              "virtual_hosts[0].typed_per_filter_config[\"my.filter\"]: unsupported per-route filter config type "
+              "'google.protobuf.Empty' (filter 'my.filter')");
     /* validate_clusters is accepted (ignored) */
     dp_route_config_t *rc = route("validate_clusters: true\nvirtual_hosts: [{name: a, domains: ['*']}]");
     CHECK(rc != NULL);
