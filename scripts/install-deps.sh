@@ -9,7 +9,11 @@ PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev
  protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
  libev-dev libnghttp2-dev libngtcp2-dev libnghttp3-dev libssl-dev libgrpc-dev
  libmnl-dev libnftnl-dev libjansson-dev libyaml-dev libcrypt-dev
- curl nghttp2-client python3 iproute2 nftables procps"
+ curl nghttp2-client python3 iproute2 nftables procps
+ apache2-utils whois python3-jwt python3-cryptography openssl"
+# The auth tests make their credentials with independent tools: htpasswd
+# (apache2-utils: {SHA}, bcrypt), mkpasswd (whois: sha512-crypt, yescrypt),
+# PyJWT + cryptography (JWTs of every algorithm) and openssl (keys).
 # Node.js runs the real-Envoy-proto conformance encoder. Some images carry a
 # Node.js of their own whose bundled npm conflicts with Debian's npm package:
 # install Debian's only where there is no node at all.

@@ -2,14 +2,20 @@
  * proto/ and the well-known types, sorted by full name, searched by
  * bisection.
  *
- * The table is written out by hand (it is the list of types we accept), and
+ * The core table is written out by hand (it is the list of types we accept;
+ * filter areas add theirs in typereg_<area>.c), and
  * kept honest by tests: unit/xds/unknown_test.c checks the order and that
  * each entry resolves to itself, and conformance/envoy-protos compares the
  * table with every message protoc finds in proto/. Map entry types
  * (FooEntry) are listed too: protoc-c generates them as messages. */
 #include "xds/typereg.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dataplane/core/common.h"
+#include "xds/typereg_parts.h"
 
 #include "envoy/config/accesslog/v3/accesslog.pb-c.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
@@ -147,14 +153,46 @@ static const ProtobufCMessageDescriptor *const typereg_table[] = {
     &google__rpc__status__descriptor,
 };
 
+/* Each HTTP filter area lists its own config messages (typereg_<area>.c,
+ * declared in typereg_parts.h); the lookup table is the core table plus
+ * those, sorted once on first use. */
+static const dp_typereg_part_t *const parts[] = {
+    &dp_typereg_part_jwt_authn,
+    &dp_typereg_part_basic_auth,
+    &dp_typereg_part_rbac,
+    &dp_typereg_part_containers,
+};
+
+#define TYPEREG_MAX 1024
+static const ProtobufCMessageDescriptor *merged[TYPEREG_MAX];
+static size_t n_merged;
+static pthread_once_t merged_once = PTHREAD_ONCE_INIT;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const ProtobufCMessageDescriptor *const *)a)->name,
+                  (*(const ProtobufCMessageDescriptor *const *)b)->name);
+}
+
+static void merge(void)
+{
+    for (size_t i = 0; i < DP_ARRAY_SIZE(typereg_table); i++)
+        merged[n_merged++] = typereg_table[i];
+    for (size_t p = 0; p < DP_ARRAY_SIZE(parts); p++)
+        for (size_t i = 0; i < parts[p]->n && n_merged < TYPEREG_MAX; i++)
+            merged[n_merged++] = parts[p]->v[i];
+    qsort(merged, n_merged, sizeof(merged[0]), by_name);
+}
+
 size_t dp_typereg_count(void)
 {
-    return sizeof(typereg_table) / sizeof(typereg_table[0]);
+    pthread_once(&merged_once, merge);
+    return n_merged;
 }
 
 const ProtobufCMessageDescriptor *dp_typereg_at(size_t i)
 {
-    return i < dp_typereg_count() ? typereg_table[i] : NULL;
+    return i < dp_typereg_count() ? merged[i] : NULL;
 }
 
 const ProtobufCMessageDescriptor *dp_typereg_lookup_name(const char *full_name)
@@ -165,10 +203,10 @@ const ProtobufCMessageDescriptor *dp_typereg_lookup_name(const char *full_name)
         return NULL;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(full_name, typereg_table[mid]->name);
+        int c = strcmp(full_name, merged[mid]->name);
 
         if (c == 0)
-            return typereg_table[mid];
+            return merged[mid];
         if (c < 0)
             hi = mid;
         else

@@ -1,0 +1,21 @@
+/* envoy.filters.http.jwt_authn (placeholder until implemented: every config is refused). */
+#include "filters/jwt_authn/jwt_authn.h"
+
+#include "dataplane/core/common.h"
+#include "google/protobuf/empty.pb-c.h"
+
+static int create_config(const ProtobufCMessage *msg, void **config, char *errbuf, size_t errlen)
+{
+    (void)msg;
+    (void)config;
+    (void)errbuf;
+    (void)errlen;
+    return DP_EINVAL;
+}
+
+const dp_http_filter_factory_t dp_filter_jwt_authn = {
+    .name = "envoy.filters.http.jwt_authn",
+    .type_url = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+    .descriptor = &google__protobuf__empty__descriptor,
+    .create_config = create_config,
+};
