@@ -11,6 +11,7 @@
 
 #include "dataplane/core/buf.h"
 #include "dataplane/core/common.h"
+#include "dataplane/core/qsbr.h"
 #include "dataplane/core/log.h"
 #include "dataplane/http1/server.h"
 #include "dataplane/upstream/pool.h"
@@ -174,7 +175,10 @@ static void *worker_main(void *arg)
 {
     dp_worker_t *w = arg;
     self = w;
+    /* readers of the container catalogue (lock-free, QSBR) */
+    dp_qsbr_reader_t *qr = dp_qsbr_reader_attach(w->loop.ev);
     ev_run(w->loop.ev, 0);
+    dp_qsbr_reader_detach(qr);
     stop_listeners(w);
     dp_pool_table_free(w->pools);
     w->pools = NULL;
