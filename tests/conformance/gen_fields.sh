@@ -44,7 +44,8 @@ else
         "$DEPS/protoc-gen-validate/validate/validate.proto" >"$TMP/pgv/validate/validate.proto"
 fi
 
-OWN=$(cd "$PROTO" && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
+# proto/dataplane/ is our own API (the container catalogue), not Envoy's.
+OWN=$(cd "$PROTO" && find . -path ./dataplane -prune -o -name '*.proto' -print | sed 's|^\./||' | LC_ALL=C sort)
 # shellcheck disable=SC2086
 (cd "$PROTO" && protoc -I. -I$WKT_DIR --descriptor_set_out="$TMP/ours.pb" $OWN)
 # Our files have Envoy's paths, so the same list names Envoy's originals.
