@@ -4,6 +4,7 @@
 
 #include "filters/filter.h"
 #include "filters/basic_auth/basic_auth.h"
+#include "filters/containers/containers.h"
 #include "filters/jwt_authn/jwt_authn.h"
 #include "filters/rbac/rbac.h"
 #include "filters/router.h"
@@ -12,6 +13,7 @@ static const dp_http_filter_factory_t *const http_filters[] = {
     &dp_filter_jwt_authn,
     &dp_filter_basic_auth,
     &dp_filter_rbac,
+    &dp_filter_containers,
     &dp_filter_router,
 };
 

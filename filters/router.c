@@ -369,6 +369,23 @@ static void start_attempt(up_t *up)
 
 /* --- the filter ------------------------------------------------------------ */
 
+
+/* ORIGINAL_DST: the endpoint is the address a filter put in the stream
+ * (Envoy's original_dst filter state); it lives as long as the stream. */
+static const dp_endpoint_t *original_dst_endpoint(dp_stream_t *s)
+{
+    if (s->original_dst_len == 0)
+        return NULL;
+    dp_endpoint_t *e = dp_arena_alloc(&s->arena, sizeof(*e));
+    memset(e, 0, sizeof(*e));
+    memcpy(&e->addr, &s->original_dst, s->original_dst_len);
+    e->addrlen = s->original_dst_len;
+    e->weight = 1;
+    e->healthy = true;
+    dp_sockaddr_str(&s->original_dst, e->addr_str, sizeof(e->addr_str));
+    return e;
+}
+
 static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *config, void *state)
 {
     (void)config;
@@ -422,7 +439,7 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
     }
     s->cluster_name = cl->name;
     dp_stat_inc(cl->rt->rq_total);
-    const dp_endpoint_t *ep = dp_lb_pick(cl, s->worker);
+    const dp_endpoint_t *ep = cl->type == DP_CLUSTER_ORIGINAL_DST ? original_dst_endpoint(s) : dp_lb_pick(cl, s->worker);
     if (ep == NULL) {
         s->response_flags |= DP_RF_UH;
         dp_stream_local_reply(s, 503, "no healthy upstream", NULL);

@@ -14,6 +14,8 @@
 #include "envoy/config/core/v3/config_source.pb-c.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/rpc/status.pb-c.h"
+#include "filters/containers/catalogue.h"
+#include "filters/containers/containers.h"
 #include "xds/ads_int.h"
 #include "xds/translate.h"
 
@@ -148,12 +150,63 @@ static size_t names_minus(const ads_names_t *x, const ads_names_t *y, char **out
     return k;
 }
 
+/* Does a listener in force (static or dynamic) run the container routing
+ * filter? Its catalogue comes over ADS (the filter accepts no other
+ * source). */
+static bool hcm_wants_catalogue(const dp_listener_cfg_t *l)
+{
+    const dp_http_filter_factory_t *f = dp_http_filter_lookup(DP_CONTAINERS_FILTER_NAME);
+    for (size_t i = 0; l && l->hcm && i < l->hcm->n_filters; i++)
+        if (l->hcm->filters[i].factory == f)
+            return true;
+    return false;
+}
+
+static bool catalogue_wanted(const dp_ads_t *a)
+{
+    for (size_t i = 0; i < a->base->n_listeners; i++)
+        if (hcm_wants_catalogue(a->base->listeners[i]))
+            return true;
+    const ads_store_t *s = &a->t[DP_RES_LISTENER].store;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i]->act && hcm_wants_catalogue(s->v[i]->act->cfg))
+            return true;
+        if (s->v[i]->warm && hcm_wants_catalogue(s->v[i]->warm->cfg))
+            return true;
+    }
+    return false;
+}
+
+/* Once wanted, the catalogue stays subscribed for the life of the process
+ * (a listener change must not drop 100k containers to fetch them again). */
+static void subscribe_catalogue(dp_ads_t *a)
+{
+    static const dp_res_type_t types[] = {DP_RES_PROJECT, DP_RES_CONTAINER};
+    if (!a->t[DP_RES_CONTAINER].configured) {
+        if (!catalogue_wanted(a))
+            return;
+        for (size_t k = 0; k < DP_ARRAY_SIZE(types); k++)
+            a->t[types[k]].configured = true;
+    }
+    for (size_t k = 0; k < DP_ARRAY_SIZE(types); k++) {
+        ads_type_t *t = &a->t[types[k]];
+        if (t->on_stream)
+            continue;
+        if (a->delta)
+            dp_ads__send_delta(a, t->url, NULL, 0, NULL, 0, t, NULL, NULL);
+        else
+            dp_ads__send_sotw(a, t->url, t->version, NULL, NULL, NULL);
+        t->on_stream = true;
+    }
+}
+
 void dp_ads__update_subscriptions(dp_ads_t *a)
 {
     static const dp_res_type_t types[] = {DP_RES_ENDPOINT, DP_RES_ROUTE};
 
     if (!a->stream_up)
         return;
+    subscribe_catalogue(a);
     for (size_t k = 0; k < DP_ARRAY_SIZE(types); k++) {
         ads_type_t *t = &a->t[types[k]];
         ads_names_t need;
@@ -281,6 +334,8 @@ dp_ads_t *dp_ads_new(const dp_bootstrap_t *boot, bool delta, const dp_ads_env_t 
         [DP_RES_ROUTE] = DP_TYPE_ROUTE,
         [DP_RES_CLUSTER] = DP_TYPE_CLUSTER,
         [DP_RES_ENDPOINT] = DP_TYPE_ENDPOINT,
+        [DP_RES_CONTAINER] = DP_TYPE_CONTAINER,
+        [DP_RES_PROJECT] = DP_TYPE_PROJECT,
     };
     const Envoy__Config__Bootstrap__V3__Bootstrap *bm =
         (const Envoy__Config__Bootstrap__V3__Bootstrap *)boot->msg;
@@ -298,12 +353,14 @@ dp_ads_t *dp_ads_new(const dp_bootstrap_t *boot, bool delta, const dp_ads_env_t 
         t->type = (dp_res_type_t)i;
         t->url = urls[i];
         t->version = dp_xstrdup("");
-        t->wildcard = i == DP_RES_LISTENER || i == DP_RES_CLUSTER;
+        t->wildcard = i == DP_RES_LISTENER || i == DP_RES_CLUSTER || !DP_RES_IN_SNAPSHOT(i);
         if (i == DP_RES_LISTENER)
             cs = dr ? dr->lds_config : NULL;
         else if (i == DP_RES_CLUSTER)
             cs = dr ? dr->cds_config : NULL;
-        t->configured = !t->wildcard || cs != NULL;
+        /* The catalogue types are subscribed once a listener's container
+         * routing filter asks for them (dp_ads__update_subscriptions). */
+        t->configured = DP_RES_IN_SNAPSHOT(i) && (!t->wildcard || cs != NULL);
         if (t->wildcard && cs != NULL) {
             /* The initial fetch (dp_ads_initialized) counts from now, as
              * Envoy's does from its subscription's start. */
@@ -354,7 +411,8 @@ void dp_ads_stream_start(dp_ads_t *a)
 {
     /* Envoy's order: clusters (and their endpoints) before listeners (and
      * their routes), so that listeners find their clusters. */
-    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER, DP_RES_ROUTE};
+    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER,
+                                          DP_RES_ROUTE,   DP_RES_PROJECT,  DP_RES_CONTAINER};
 
     forget_stream(a);
     a->stream_up = true;
@@ -398,6 +456,7 @@ int dp_ads_on_response(dp_ads_t *a, const uint8_t *msg, size_t len)
         return DP_EINVAL;
     rc = a->delta ? dp_ads__on_delta(a, msg, len) : dp_ads__on_sotw(a, msg, len);
     dp_ads__recompute_deadline(a);
+    dp_catalogue_reclaim();
     return rc;
 }
 

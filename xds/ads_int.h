@@ -187,6 +187,9 @@ bool dp_ads__duration_ms(const ProtobufCMessage *duration, uint64_t *out);
 ads_res_t *dp_ads__find(const ads_store_t *s, const char *name);
 ads_res_t *dp_ads__get(ads_store_t *s, dp_res_type_t type, const char *name);
 void dp_ads__store_free(ads_store_t *s);
+/* Inserts every name not yet in s at once (sort and merge): a response of
+ * N new resources costs O(N log N + size), not O(N * size). */
+void dp_ads__store_reserve(ads_store_t *s, dp_res_type_t type, const char *const *names, size_t n);
 
 /* Update of one named resource with its encoded bytes (msg: decoded,
  * ownership taken). ttl_ms 0: no TTL. Returns true when accepted. */

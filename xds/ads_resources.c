@@ -13,6 +13,7 @@
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
+#include "filters/containers/catalogue.h"
 #include "xds/ads_int.h"
 #include "xds/translate.h"
 
@@ -63,6 +64,47 @@ ads_res_t *dp_ads__get(ads_store_t *s, dp_res_type_t type, const char *name)
     s->v[i] = r;
     s->n++;
     return r;
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+void dp_ads__store_reserve(ads_store_t *s, dp_res_type_t type, const char *const *names, size_t n)
+{
+    const char **add = dp_xcalloc(n + 1, sizeof(*add));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && dp_ads__find(s, names[i]) == NULL)
+            add[k++] = names[i];
+    if (k == 0) {
+        free(add);
+        return;
+    }
+    qsort(add, k, sizeof(*add), cmp_cstr);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(add[u - 1], add[i]) != 0)
+            add[u++] = add[i];
+    if (s->n + u > s->cap) {
+        s->cap = s->n + u;
+        s->v = dp_xrealloc(s->v, s->cap * sizeof(*s->v));
+    }
+    /* merge from the back */
+    size_t i = s->n, j = u, o = s->n + u;
+    while (j > 0) {
+        if (i > 0 && strcmp(s->v[i - 1]->name, add[j - 1]) > 0) {
+            s->v[--o] = s->v[--i];
+        } else {
+            ads_res_t *r = dp_xcalloc(1, sizeof(*r));
+            r->name = dp_xstrdup(add[--j]);
+            r->type = type;
+            s->v[--o] = r;
+        }
+    }
+    s->n += u;
+    free(add);
 }
 
 void dp_ads__ver_free(ads_ver_t *v)
@@ -510,8 +552,8 @@ static void activate_cluster(dp_ads_t *a, ads_res_t *r, ads_ver_t *v)
 
 /* Translates msg into v (taking msg). `ref` is a Cluster referring to a CLA
  * (validation). Returns 0 or negative with err. */
-static int translate(dp_ads_t *a, dp_res_type_t type, ProtobufCMessage *msg, const ProtobufCMessage *ref,
-                     ads_ver_t *v, char *err, size_t errlen)
+static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const char *version,
+                     ProtobufCMessage *msg, const ProtobufCMessage *ref, ads_ver_t *v, char *err, size_t errlen)
 {
     int rc = DP_EINVAL;
 
@@ -572,6 +614,15 @@ static int translate(dp_ads_t *a, dp_res_type_t type, ProtobufCMessage *msg, con
             protobuf_c_message_free_unpacked(msg, NULL);
         break;
     }
+    case DP_RES_CONTAINER:
+        /* Applied to the catalogue at once: readers see it now. */
+        rc = dp_catalogue_put_container(name, msg, version, err, errlen);
+        protobuf_c_message_free_unpacked(msg, NULL);
+        break;
+    case DP_RES_PROJECT:
+        rc = dp_catalogue_put_project(name, msg, err, errlen);
+        protobuf_c_message_free_unpacked(msg, NULL);
+        break;
     default:
         snprintf(err, errlen, "unknown resource type");
         protobuf_c_message_free_unpacked(msg, NULL);
@@ -638,7 +689,7 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
 
     v = dp_xcalloc(1, sizeof(*v));
     v->type = type;
-    if (translate(a, type, msg, ref, v, err, sizeof(err)) != 0) {
+    if (translate(a, type, name, version, msg, ref, v, err, sizeof(err)) != 0) {
         dp_ads__ver_free(v);
         dp_ads__reject(a, type, name, data, len, version, err);
         return false;
@@ -680,6 +731,9 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
         a->dirty = true;
         break;
     default:
+        /* catalogue types: already in the catalogue; no snapshot to rebuild */
+        dp_ads__ver_free(r->act);
+        r->act = v;
         break;
     }
     clear_err(a, r);
@@ -718,9 +772,13 @@ void dp_ads__remove(dp_ads_t *a, dp_res_type_t type, const char *name)
     if (u)
         dp_ads__undo_drop(a, u);
     bool had_act = r->act != NULL;
-    if (r->act || r->warm || r->err)
+    if ((r->act || r->warm || r->err) && DP_RES_IN_SNAPSHOT(type))
         a->dirty = true;
     store_delete(s, name);
+    if (type == DP_RES_CONTAINER)
+        dp_catalogue_del_container(name);
+    else if (type == DP_RES_PROJECT)
+        dp_catalogue_del_project(name);
     if (type == DP_RES_ENDPOINT && had_act)
         cla_gone(a, name);
     if (type == DP_RES_LISTENER || type == DP_RES_CLUSTER)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/containers/v1/catalogue.pb-c.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
@@ -163,6 +164,10 @@ static char *fmt(const char *f, ...)
 static const ProtobufCMessageDescriptor *type_desc(dp_res_type_t t)
 {
     switch (t) {
+    case DP_RES_CONTAINER:
+        return &dataplane__containers__v1__container__descriptor;
+    case DP_RES_PROJECT:
+        return &dataplane__containers__v1__project__descriptor;
     case DP_RES_LISTENER:
         return &envoy__config__listener__v3__listener__descriptor;
     case DP_RES_ROUTE:
@@ -176,6 +181,8 @@ static const ProtobufCMessageDescriptor *type_desc(dp_res_type_t t)
 
 static const char *name_field(dp_res_type_t t)
 {
+    if (t == DP_RES_CONTAINER || t == DP_RES_PROJECT)
+        return "id";
     return t == DP_RES_ENDPOINT ? "cluster_name" : "name";
 }
 
@@ -315,6 +322,13 @@ static bool apply_items(dp_ads_t *a, const ads_type_t *t, item_t *v, size_t n, c
 {
     bool all_named = true;
 
+    if (!DP_RES_IN_SNAPSHOT(t->type) && n > 16) {
+        const char **names = dp_xcalloc(n, sizeof(*names));
+        for (size_t i = 0; i < n; i++)
+            names[i] = v[i].err || v[i].heartbeat ? NULL : v[i].name;
+        dp_ads__store_reserve(&a->t[t->type].store, t->type, names, n);
+        free(names);
+    }
     for (size_t i = 0; i < n; i++) {
         item_t *it = &v[i];
         const char *ver = sotw_version ? sotw_version : it->version;

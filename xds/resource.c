@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dataplane/core/common.h"
+#include "dataplane/containers/v1/catalogue.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
@@ -23,6 +24,10 @@ static const ProtobufCMessageDescriptor *type_descriptor(dp_res_type_t type)
         return &envoy__config__cluster__v3__cluster__descriptor;
     case DP_RES_ENDPOINT:
         return &envoy__config__endpoint__v3__cluster_load_assignment__descriptor;
+    case DP_RES_CONTAINER:
+        return &dataplane__containers__v1__container__descriptor;
+    case DP_RES_PROJECT:
+        return &dataplane__containers__v1__project__descriptor;
     default:
         return NULL;
     }
@@ -74,6 +79,12 @@ const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m)
         break;
     case DP_RES_ENDPOINT:
         n = ((const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *)m)->cluster_name;
+        break;
+    case DP_RES_CONTAINER:
+        n = ((const Dataplane__Containers__V1__Container *)m)->id;
+        break;
+    case DP_RES_PROJECT:
+        n = ((const Dataplane__Containers__V1__Project *)m)->id;
         break;
     default:
         break;

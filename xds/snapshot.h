@@ -20,6 +20,11 @@ typedef enum {
     DP_RES_ROUTE,
     DP_RES_CLUSTER,
     DP_RES_ENDPOINT,
+    /* The container catalogue (dataplane.containers.v1): held by the
+     * catalogue itself (filters/containers/catalogue.h), never in a
+     * snapshot, so that a one-container change costs O(1). */
+    DP_RES_CONTAINER,
+    DP_RES_PROJECT,
     DP_RES__COUNT
 } dp_res_type_t;
 

@@ -25,6 +25,10 @@
 #define DP_TYPE_ROUTE "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 #define DP_TYPE_CLUSTER "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 #define DP_TYPE_ENDPOINT "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+#define DP_TYPE_CONTAINER "type.googleapis.com/dataplane.containers.v1.Container"
+#define DP_TYPE_PROJECT "type.googleapis.com/dataplane.containers.v1.Project"
+/* Catalogue types live outside snapshots (DP_RES_CONTAINER, DP_RES_PROJECT). */
+#define DP_RES_IN_SNAPSHOT(t) ((t) <= DP_RES_ENDPOINT)
 
 /* Unpacks an encoded resource of `type` and rejects unknown fields
  * anywhere in it (xds/unknown.h). *out is freed with

@@ -159,6 +159,9 @@ static int xl_lb_policy(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *
     case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM:
         c->lb_policy = DP_LB_RANDOM;
         break;
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED:
+        c->lb_policy = DP_LB_CLUSTER_PROVIDED;
+        break;
     default: {
         const char *n =
             enum_name(&envoy__config__cluster__v3__cluster__lb_policy__descriptor, (int)m->lb_policy);
@@ -196,11 +199,14 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
     case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS:
         c->type = DP_CLUSTER_EDS;
         break;
+    case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST:
+        c->type = DP_CLUSTER_ORIGINAL_DST;
+        break;
     default: {
         const char *n = enum_name(&envoy__config__cluster__v3__cluster__discovery_type__descriptor, type);
         if (n == NULL)
             return dp_xlate__fail_at(x, "type", "unknown value %d", type);
-        return dp_xlate__fail_at(x, "type", "%s is not supported yet (STATIC or EDS)", n);
+        return dp_xlate__fail_at(x, "type", "%s is not supported yet (STATIC, EDS or ORIGINAL_DST)", n);
     }
     }
 
@@ -218,6 +224,12 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
         dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
     if ((rc = xl_lb_policy(x, m, c)) != 0)
         return rc;
+    /* Envoy: ORIGINAL_DST goes with CLUSTER_PROVIDED and nothing else. */
+    if ((c->type == DP_CLUSTER_ORIGINAL_DST) != (c->lb_policy == DP_LB_CLUSTER_PROVIDED))
+        return dp_xlate__fail_at(x, "lb_policy",
+                                 c->type == DP_CLUSTER_ORIGINAL_DST
+                                     ? "only CLUSTER_PROVIDED is allowed with cluster type ORIGINAL_DST"
+                                     : "CLUSTER_PROVIDED is only valid with cluster type ORIGINAL_DST");
 
     saved = dp_xlate__push(x, "circuit_breakers");
     rc = xl_breakers(x, m->circuit_breakers, c);
@@ -235,7 +247,13 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
     if (m->transport_socket != NULL)
         return dp_xlate__fail_at(x, "transport_socket", "not supported yet");
 
-    if (c->type == DP_CLUSTER_STATIC) {
+    if (c->type == DP_CLUSTER_ORIGINAL_DST) {
+        /* The upstream address comes with each request. */
+        if (m->eds_cluster_config != NULL)
+            return dp_xlate__fail_at(x, "eds_cluster_config", "only valid for type EDS");
+        if (m->load_assignment != NULL)
+            return dp_xlate__fail_at(x, "load_assignment", "not allowed with cluster type ORIGINAL_DST");
+    } else if (c->type == DP_CLUSTER_STATIC) {
         /* An EDS resource for a static cluster has nothing to update:
          * Envoy never subscribes, so `cla` is not looked at. */
         if (m->eds_cluster_config != NULL)

@@ -1,6 +1,9 @@
 #include "dataplane/core/common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -109,4 +112,20 @@ size_t dp_u64tohex(uint64_t v, char *out)
     for (size_t i = 0; i < n; i++)
         out[i] = tmp[n - 1 - i];
     return n;
+}
+
+void dp_sockaddr_str(const struct sockaddr_storage *ss, char *out, size_t outlen)
+{
+    char text[INET6_ADDRSTRLEN];
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+        snprintf(out, outlen, "%s:%u", text, (unsigned)ntohs(in->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+        snprintf(out, outlen, "[%s]:%u", text, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "-");
+    }
 }

@@ -67,6 +67,10 @@ char *dp_xstrndup(const char *s, size_t n);
  * snprintf costs more than the rest of the formatting. */
 size_t dp_u64toa(uint64_t v, char *out);
 size_t dp_u64tohex(uint64_t v, char *out);
+/* "10.0.0.1:80" or "[2001:db8::1]:80" for an AF_INET / AF_INET6 sockaddr
+ * (logs, admin and access logs only: never in a response). */
+struct sockaddr_storage;
+void dp_sockaddr_str(const struct sockaddr_storage *ss, char *out, size_t outlen);
 
 /* Monotonic clock in milliseconds / nanoseconds, and wall clock in ms. */
 uint64_t dp_now_ms(void);

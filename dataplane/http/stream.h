@@ -108,6 +108,12 @@ struct dp_stream {
     const char *upstream_host; /* addr_str of the chosen endpoint, access log only */
     const char *cluster_name;
 
+    /* Envoy's filter state envoy.network.transport_socket.original_dst_address:
+     * where a cluster of type ORIGINAL_DST connects, set by a filter (the
+     * container routing filter); original_dst_len 0: none. */
+    struct sockaddr_storage original_dst;
+    socklen_t original_dst_len;
+
     /* Envoy's dynamic metadata: a JSON object of filter namespaces
      * ({"envoy.filters.http.jwt_authn": {...}}), NULL until set. */
     struct json_t *metadata;

@@ -13,11 +13,13 @@ typedef enum {
     DP_LB_ROUND_ROBIN = 0, /* Envoy's enum values */
     DP_LB_LEAST_REQUEST = 1,
     DP_LB_RANDOM = 3,
+    DP_LB_CLUSTER_PROVIDED = 6, /* ORIGINAL_DST clusters */
 } dp_lb_policy_t;
 
 typedef enum {
     DP_CLUSTER_STATIC = 0,
     DP_CLUSTER_EDS = 3,
+    DP_CLUSTER_ORIGINAL_DST = 4, /* the address a filter chose (dp_stream_t.original_dst) */
 } dp_cluster_type_t;
 
 typedef struct dp_endpoint {

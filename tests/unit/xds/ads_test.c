@@ -3,6 +3,7 @@
  * listener), the clock is a variable. Responses are built from YAML
  * resources packed into Any, as a management server would send them. */
 #include <stdarg.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "xds/ads.h"
 #include "xds/bootstrap.h"
 #include "xds/pbjson.h"
+#include "filters/containers/catalogue.h"
 #include "xds/translate.h"
 #include "xds/typereg.h"
 
@@ -1112,6 +1114,102 @@ static void test_hostile(dp_bootstrap_t *b)
     }
 }
 
+
+/* The container catalogue: subscribed once a listener runs the container
+ * routing filter; containers go straight to the catalogue (no snapshot
+ * commit), invalid ones are NACKed naming the field, removals drop them. */
+#define CONTAINERS_FILTER                                                                                      \
+    "{name: dataplane.filters.http.containers, typed_config: {'@type': "                                      \
+    "type.googleapis.com/dataplane.containers.v1.ContainerRouting, base_domains: [c.example.test], node: n1, " \
+    "catalogue: {ads: {}}}}"
+#define CT1 "64a1f0c2e4b5d6a7b8c9d0f1"
+#define CT2 "64a1f0c2e4b5d6a7b8c9d0f2"
+#define PR1 "64a1f0c2e4b5d6a7b8c9d0e1"
+
+static const char *container_yaml(const char *id, const char *addr)
+{
+    return Y("id: %s\nproject: " PR1 "\nstate: RUNNING\naddresses: ['%s']\nservices: [{name: web, port: 8080}]\n"
+             "aliases: [{name: shop-%s, service: web}]",
+             id, addr, id + 20);
+}
+
+static void test_catalogue(void)
+{
+    dp_bootstrap_t *b = boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+    dp_ads_t *a = start(b, true);
+    const dreq_t *r;
+    Envoy__Service__Discovery__V3__Resource *res[4];
+
+    skip_requests(); /* CDS, LDS */
+    CHECK_INT(pending(), 0);
+    /* a listener with the filter: the catalogue types are subscribed */
+    res[0] = resource_new(DP_TYPE_LISTENER, "l1", "1",
+                          Y("name: l1\naddress: {socket_address: {address: 127.0.0.1, port_value: 1}}\n"
+                            "filter_chains: [{filters: [{name: hcm, typed_config: {'@type': " HCM_URL
+                            ", stat_prefix: s, http_filters: [" CONTAINERS_FILTER ", " ROUTER
+                            "], route_config: {virtual_hosts: [{name: all, domains: ['*'], routes: "
+                            "[{match: {prefix: /}, route: {cluster: c}}]}]}}}]}]"),
+                          0);
+    delta_resp(a, DP_TYPE_LISTENER, "L1", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && r->error_detail == NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_PROJECT) == 0 && r->n_resource_names_subscribe == 0);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CONTAINER) == 0 && r->n_resource_names_subscribe == 0);
+    CHECK_INT(pending(), 0);
+
+    int commits = F.commits;
+    res[0] = resource_new(DP_TYPE_CONTAINER, CT1, "c1", container_yaml(CT1, "10.0.0.1"), 0);
+    res[1] = resource_new(DP_TYPE_CONTAINER, CT2, "c1", container_yaml(CT2, "10.0.0.999"), 0);
+    delta_resp(a, DP_TYPE_CONTAINER, "C1", res, 2, NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->response_nonce, "C1") == 0 && r->error_detail != NULL);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, CT2 ": addresses[0]: '10.0.0.999' is not an IP address");
+    const dp_container_t *c = dp_catalogue_container(CT1, 24);
+    CHECK(c && c->running && c->n_addrs == 1 && dp_container_port(c, "web", 3) == 8080);
+    CHECK(dp_catalogue_container(CT2, 24) == NULL);
+    CHECK(dp_catalogue_alias("shop-d0f1", 9) != NULL);
+    CHECK_INT(F.commits, commits + 1); /* the NACK marks the meta, the catalogue itself commits nothing */
+    commits = F.commits;
+
+    /* an unknown field of our own type is refused by name too */
+    res[0] = resource_new(DP_TYPE_CONTAINER, CT1, "c2", container_yaml(CT1, "10.0.0.2"), 0);
+    delta_resp(a, DP_TYPE_CONTAINER, "C2", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && r->error_detail == NULL);
+    CHECK(dp_catalogue_container(CT1, 24)->addrs[0].in.sin_addr.s_addr == htonl(0x0a000002));
+    CHECK_INT(F.commits, commits);
+
+    /* removal */
+    const char *gone[] = {CT1, NULL};
+    delta_resp(a, DP_TYPE_CONTAINER, "C3", NULL, 0, gone);
+    r = next_dreq();
+    CHECK(r && r->error_detail == NULL);
+    CHECK(dp_catalogue_container(CT1, 24) == NULL && dp_catalogue_alias("shop-d0f1", 9) == NULL);
+    CHECK_INT(F.commits, commits);
+
+    /* a new stream resubscribes with the versions held */
+    res[0] = resource_new(DP_TYPE_CONTAINER, CT1, "c4", container_yaml(CT1, "10.0.0.4"), 0);
+    delta_resp(a, DP_TYPE_CONTAINER, "C4", res, 1, NULL);
+    skip_requests();
+    dp_ads_stream_closed(a);
+    dp_ads_stream_start(a);
+    bool seen = false;
+    while ((r = next_dreq()) != NULL) {
+        if (strcmp(r->type_url, DP_TYPE_CONTAINER) != 0)
+            continue;
+        seen = r->n_initial_resource_versions == 1 &&
+               strcmp(r->initial_resource_versions[0]->key, CT1) == 0 &&
+               strcmp(r->initial_resource_versions[0]->value, "c4") == 0;
+    }
+    CHECK(seen);
+    delta_resp(a, DP_TYPE_CONTAINER, "C5", NULL, 0, gone);
+    dp_ads_free(a);
+    dp_bootstrap_free(b);
+}
+
 static void test_static_eds(void)
 {
     dp_bootstrap_t *b =
@@ -1170,6 +1268,7 @@ int main(void)
     test_ttl(b);
     test_hostile(b);
     test_static_eds();
+    test_catalogue();
     dp_bootstrap_free(b);
     fake_reset(false);
     for (int i = 0; i < NBUF; i++)

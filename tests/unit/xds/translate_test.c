@@ -1134,11 +1134,17 @@ static void test_cluster_errors(void)
     CHECK_STR(cluster_err("name: c\nlb_policy: MAGLEV"), "lb_policy: unsupported lb_policy MAGLEV");
     CHECK_STR(cluster_err("name: c\nlb_policy: RING_HASH"), "lb_policy: unsupported lb_policy RING_HASH");
     CHECK_STR(cluster_err("name: c\ntype: STRICT_DNS"),
-              "type: STRICT_DNS is not supported yet (STATIC or EDS)");
+              "type: STRICT_DNS is not supported yet (STATIC, EDS or ORIGINAL_DST)");
     CHECK_STR(cluster_err("name: c\ntype: LOGICAL_DNS"),
-              "type: LOGICAL_DNS is not supported yet (STATIC or EDS)");
+              "type: LOGICAL_DNS is not supported yet (STATIC, EDS or ORIGINAL_DST)");
+    /* ORIGINAL_DST goes with CLUSTER_PROVIDED only, and has no endpoints of its own */
     CHECK_STR(cluster_err("name: c\ntype: ORIGINAL_DST"),
-              "type: ORIGINAL_DST is not supported yet (STATIC or EDS)");
+              "lb_policy: only CLUSTER_PROVIDED is allowed with cluster type ORIGINAL_DST");
+    CHECK_STR(cluster_err("name: c\nlb_policy: CLUSTER_PROVIDED"),
+              "lb_policy: CLUSTER_PROVIDED is only valid with cluster type ORIGINAL_DST");
+    CHECK_STR(cluster_err("name: c\ntype: ORIGINAL_DST\nlb_policy: CLUSTER_PROVIDED\nload_assignment: "
+                          "{cluster_name: c}"),
+              "load_assignment: not allowed with cluster type ORIGINAL_DST");
     CHECK_STR(cluster_err("connect_timeout: 1s"), "name: required");
     CHECK_STR(cluster_err("name: c\nconnect_timeout: 0s"), "connect_timeout: must be greater than 0");
     CHECK_STR(cluster_err("name: c\nlb_policy: LEAST_REQUEST\nleast_request_lb_config: {choice_count: 1}"),

@@ -417,8 +417,8 @@ static void test_field_names(void)
     for (size_t i = 0; i < dp_typereg_count(); i++) {
         const ProtobufCMessageDescriptor *d = dp_typereg_at(i);
 
-        if (strncmp(d->name, "google.", 7) == 0)
-            continue;
+        if (strncmp(d->name, "google.", 7) == 0 || strncmp(d->name, "dataplane.", 10) == 0)
+            continue; /* not Envoy's API */
         for (unsigned f = 0; f < d->n_fields; f++) {
             const char *got = dp_pb_envoy_field_name(d->name, d->fields[f].id);
 
