@@ -75,11 +75,21 @@ async function main() {
         report(!r.resources.some((x) => x.name === all[0].name) && r.resources.length === all.length - 1,
             `initial_resource_versions: the held cluster is not resent (${r.resources.length} of ${all.length} sent)`);
         report(JSON.stringify(r.removedResources) === '["gone-cluster"]', `a held name that does not exist is removed (${JSON.stringify(r.removedResources)})`);
-        // EDS by name: subscribe gets it, unsubscribe then resubscribe gets it again
-        d2.send({ typeUrl: TYPE_URL.EDS, resourceNamesSubscribe: [all[0].name] });
+        // the catalogue: a wildcard Container subscription sends every
+        // container of the node, named by its id, each with a version
+        const CONTAINER = 'type.googleapis.com/dataplane.containers.v1.Container';
+        d2.send({ typeUrl: CONTAINER });
         await waitFor(() => d2.responses.length > 1);
-        const e = d2.responses[1];
-        report(e && e.typeUrl === TYPE_URL.EDS && (e.resources || []).length === 1 && e.resources[0].name === all[0].name, 'delta EDS subscribe sends that assignment');
+        const cr = d2.responses[1] || {};
+        const cs = cr.resources || [];
+        report(cr.typeUrl === CONTAINER && cs.length >= 1 && cs.every((r) => /^[0-9a-f]{24}$/.test(r.name) && r.version),
+            `delta wildcard Container: ${cs.length} containers named by id, each with a version`);
+        // EDS by name: the stub has no assignments any more; a subscription
+        // is still answered (empty)
+        d2.send({ typeUrl: TYPE_URL.EDS, resourceNamesSubscribe: ['no-such-cluster'] });
+        await waitFor(() => d2.responses.length > 2);
+        const e = d2.responses[2];
+        report(e && e.typeUrl === TYPE_URL.EDS && (e.resources || []).length === 0, 'delta EDS subscribe answered (no assignments)');
         d2.call.cancel();
     }
 

@@ -34,8 +34,6 @@
 #define SOTW_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
 #define DELTA_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 
-static const char *const type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS"};
-
 enum { OP_NEW, OP_RECV, OP_SEND, OP_CLOSE, OP_STATUS, OP_N };
 
 typedef struct stream stream_t;
@@ -47,7 +45,7 @@ typedef struct op {
 
 typedef struct sub {
     int active;   /* a request of this type was seen */
-    int wildcard; /* LDS/CDS with no names, or "*" */
+    int wildcard; /* LDS/CDS/catalogue with no names, or "*" */
     char **names;
     size_t nnames;
     char nonce[48];   /* last nonce sent ("" none) */
@@ -360,7 +358,7 @@ static int send_type(stream_t *s, int t)
         return 0;
     snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
     dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node,
-                type_short[t], sub->version, sub->nonce, n);
+                dp_xlate_type_short[t], sub->version, sub->nonce, n);
     return 1;
 }
 
@@ -518,7 +516,7 @@ static int send_delta(stream_t *s, int t)
     started = 1;
     snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
     dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (delta: %zu resources, %zu removed)", s->id,
-                s->node, type_short[t], sub->version, sub->nonce, n, nrm);
+                s->node, dp_xlate_type_short[t], sub->version, sub->nonce, n, nrm);
     /* the client now holds what was sent (a NACK does not change what
      * it was offered: the next change is diffed against the same view) */
     for (size_t i = 0; i < n; i++)
@@ -539,7 +537,8 @@ done:
 
 /* What every request (SotW or Delta) starts with: the node of the stream,
  * and the subscription of its type, or NULL for a type we do not serve. */
-static sub_t *request_sub(stream_t *s, const Envoy__Config__Core__V3__Node *node, const char *type_url, int *t)
+static sub_t *request_sub(stream_t *s, const Envoy__Config__Core__V3__Node *node, const char *type_url,
+                          int *t)
 {
     note_node(s, node);
     *t = dp_xlate_type_of(type_url);
@@ -560,9 +559,9 @@ static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__D
     const char *nonce = req->response_nonce ? req->response_nonce : "";
     int changed = 0;
     if (!sub->active) {
-        /* legacy wildcard: the first LDS/CDS request naming nothing */
+        /* legacy wildcard: the first LDS/CDS/catalogue request naming nothing */
         sub->active = changed = 1;
-        sub->wildcard = (t == DP_XT_LDS || t == DP_XT_CDS) && req->n_resource_names_subscribe == 0;
+        sub->wildcard = dp_xlate_type_wildcard(t) && req->n_resource_names_subscribe == 0;
         for (size_t i = 0; i < req->n_initial_resource_versions; i++) {
             const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest__InitialResourceVersionsEntry *e =
                 req->initial_resource_versions[i];
@@ -593,16 +592,16 @@ static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__D
     }
     if (nonce[0]) {
         if (strcmp(nonce, sub->nonce) != 0) {
-            dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s)", s->id, s->node,
-                        type_short[t], nonce, sub->nonce);
+            dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s)", s->id,
+                        s->node, dp_xlate_type_short[t], nonce, sub->nonce);
         } else if (req->error_detail != NULL) {
             const char *m = req->error_detail->message ? req->error_detail->message : "";
-            dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
-                        sub->version, nonce, s->id, req->error_detail->code, m);
+            dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node,
+                        dp_xlate_type_short[t], sub->version, nonce, s->id, req->error_detail->code, m);
             stat_nack(s->srv, s->node, t, sub->version, m);
         } else {
-            dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t], sub->version,
-                        nonce, s->id);
+            dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, dp_xlate_type_short[t],
+                        sub->version, nonce, s->id);
             stat_ack(s->srv, s->node, t, sub->version);
         }
     }
@@ -643,7 +642,8 @@ static void replay_pump(stream_t *s)
     }
 }
 
-/* Sends the next pending type, in LDS, CDS, RDS, EDS order. */
+/* Sends the next pending type, in LDS, CDS, RDS, EDS, Project, Container
+ * order. */
 static void stream_pump(stream_t *s)
 {
     if (!s->live || s->closed || s->send_busy || s->want_status)
@@ -679,24 +679,24 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     int first = !sub->active;
     if (!first && sub->nonce[0] && strcmp(nonce, sub->nonce) != 0) {
         dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->id,
-                    s->node, type_short[t], nonce, sub->nonce);
+                    s->node, dp_xlate_type_short[t], nonce, sub->nonce);
         return;
     }
     sub->active = 1;
     int changed = !same_names(sub, req->resource_names, req->n_resource_names);
     if (changed)
         set_names(sub, req->resource_names, req->n_resource_names);
-    sub->wildcard =
-        ((t == DP_XT_LDS || t == DP_XT_CDS) && sub->nnames == 0) || contains(sub->names, sub->nnames, "*");
+    sub->wildcard = (dp_xlate_type_wildcard(t) && sub->nnames == 0) || contains(sub->names, sub->nnames, "*");
     if (req->error_detail != NULL) {
-        dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node, type_short[t],
-                    sub->version, nonce, s->id, req->error_detail->code,
+        dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node,
+                    dp_xlate_type_short[t], sub->version, nonce, s->id, req->error_detail->code,
                     req->error_detail->message ? req->error_detail->message : "");
-        stat_nack(s->srv, s->node, t, sub->version, req->error_detail->message ? req->error_detail->message : "");
+        stat_nack(s->srv, s->node, t, sub->version,
+                  req->error_detail->message ? req->error_detail->message : "");
         return;
     }
     if (!first && nonce[0]) {
-        dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, type_short[t],
+        dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, dp_xlate_type_short[t],
                     req->version_info ? req->version_info : "", nonce, s->id);
         stat_ack(s->srv, s->node, t, req->version_info ? req->version_info : "");
         if (!changed)
@@ -724,8 +724,9 @@ static void on_recv(stream_t *s, int ok)
     }
     grpc_byte_buffer_destroy(s->recv_bb);
     s->recv_bb = NULL;
-    const ProtobufCMessageDescriptor *d = s->delta ? &envoy__service__discovery__v3__delta_discovery_request__descriptor
-                                                   : &envoy__service__discovery__v3__discovery_request__descriptor;
+    const ProtobufCMessageDescriptor *d =
+        s->delta ? &envoy__service__discovery__v3__delta_discovery_request__descriptor
+                 : &envoy__service__discovery__v3__discovery_request__descriptor;
     ProtobufCMessage *req =
         okread ? protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl)) : NULL;
     grpc_slice_unref(sl);
@@ -887,19 +888,20 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
         }
         ns->present = 1;
         ns->x = xs[i];
-        char vers[128] = "";
+        char vers[192] = "";
         for (int t = 0; t < DP_XT_COUNT; t++) {
             if (ns->version[t] == 0 || ns->digest[t] != ns->x.t[t].digest) {
                 ns->version[t]++;
                 ns->digest[t] = ns->x.t[t].digest;
             }
             size_t l = strlen(vers);
-            snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", type_short[t],
+            snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", dp_xlate_type_short[t],
                      ns->version[t]);
         }
-        dp_stub_log("node %s: %zu listener, %zu clusters, %zu route configs, %zu assignments; versions %s",
+        dp_stub_log("node %s: %zu listeners, %zu clusters, %zu route configs, %zu assignments, %zu projects, "
+                    "%zu containers; versions %s",
                     ns->name, ns->x.t[DP_XT_LDS].n, ns->x.t[DP_XT_CDS].n, ns->x.t[DP_XT_RDS].n,
-                    ns->x.t[DP_XT_EDS].n, vers);
+                    ns->x.t[DP_XT_EDS].n, ns->x.t[DP_XT_PROJECT].n, ns->x.t[DP_XT_CONTAINER].n, vers);
     }
     free(xs);
     for (stream_t *s = srv->streams; s != NULL; s = s->next) {
@@ -928,13 +930,13 @@ char *dp_stubsrv_status_json(dp_stubsrv_t *srv)
         json_t *types = json_object();
         for (int t = 0; t < DP_XT_COUNT; t++) {
             const dp_stub_tstat_t *st = &ns->st[t];
-            json_t *o = json_pack("{s:s,s:s,s:s?}", "type_url", dp_xlate_type_url[t], "version_sent", st->sent,
-                                  "version_acked", st->acked[0] ? st->acked : NULL);
+            json_t *o = json_pack("{s:s,s:s,s:s?}", "type_url", dp_xlate_type_url[t], "version_sent",
+                                  st->sent, "version_acked", st->acked[0] ? st->acked : NULL);
             if (st->nack_msg != NULL)
                 json_object_set_new(o, "last_nack",
                                     json_pack("{s:s,s:s,s:s}", "version", st->nack_ver, "error", st->nack_msg,
                                               "time", st->nack_at));
-            json_object_set_new(types, type_short[t], o);
+            json_object_set_new(types, dp_xlate_type_short[t], o);
         }
         json_object_set_new(nodes, ns->name,
                             json_pack("{s:b,s:i,s:b,s:o}", "connected", streams > 0, "streams", streams,

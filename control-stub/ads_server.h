@@ -17,8 +17,9 @@
  * (logged) until the fleet names it.
  *
  * Delta (DeltaAggregatedResources): per-resource versions (a digest of the
- * encoded resource), LDS/CDS wildcard (legacy empty first subscribe, or
- * "*"), RDS/EDS by subscribe/unsubscribe, initial_resource_versions
+ * encoded resource), LDS/CDS/Project/Container wildcard (legacy empty
+ * first subscribe, or "*"), RDS/EDS by subscribe/unsubscribe,
+ * initial_resource_versions
  * honoured on a new stream (only what differs is sent), removed_resources
  * for a name the client holds that disappears. ACK/NACK as SotW.
  *
@@ -52,7 +53,7 @@ void dp_stubsrv_set_replay(dp_stubsrv_t *s, const dp_replay_t *rp);
 
 /* GET /status body: {"nodes": {NAME: {"connected", "streams", "in_fleet",
  * "types": {"LDS": {"type_url", "version_sent", "version_acked",
- * "last_nack": {"version", "error", "time"}}, ...}}}}. Nodes are those of
+ * "last_nack": {"version", "error", "time"}}, ... "Project", "Container"}}}}. Nodes are those of
  * the fleet plus any that connected. Returns a malloc'd string (NULL on
  * allocation failure). */
 char *dp_stubsrv_status_json(dp_stubsrv_t *s);

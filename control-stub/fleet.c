@@ -1,8 +1,9 @@
 /* Fleet file parser: YAML (through xds/cfgtree.h, which keeps positions)
  * into the resolved model of fleet.h. Checks everything the translation
  * relies on, so that a fleet that parses always translates: ids, DNS
- * labels, ports, references and uniqueness. The control stub is a tool,
- * not a reusable decoder: allocation failure aborts (dp_stub_xalloc). */
+ * labels, ports, references and uniqueness. Permissions are parsed in
+ * fleet_perms.c. The control stub is a tool, not a reusable decoder:
+ * allocation failure aborts (dp_stub_xalloc). */
 #include "control-stub/fleet.h"
 
 #include <arpa/inet.h>
@@ -13,21 +14,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "control-stub/fleet_int.h"
 #include "control-stub/stub_util.h"
 #include "dataplane/core/common.h"
 #include "xds/cfgtree.h"
 
-typedef struct pctx {
-    const char *file;
-    char *errbuf;
-    size_t errlen;
-    dp_fleet_t *f;
-    unsigned defport[3]; /* terminal, display, sqlite */
-} pctx_t;
+typedef dp_fleet_pctx_t pctx_t;
+#define perr dp_fleet__err
 
-/* "FILE:LINE:COL: PATH: reason" at node `n`. Always returns DP_EINVAL. */
-__attribute__((format(printf, 4, 5))) static int perr(pctx_t *c, const dp_cfgnode_t *n, const char *path,
-                                                      const char *fmt, ...)
+int dp_fleet__err(pctx_t *c, const dp_cfgnode_t *n, const char *path, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -40,8 +35,7 @@ __attribute__((format(printf, 4, 5))) static int perr(pctx_t *c, const dp_cfgnod
     return DP_EINVAL;
 }
 
-/* Keys allowed in a map; anything else is an error naming the key. */
-static int check_keys(pctx_t *c, const dp_cfgnode_t *map, const char *path, const char *const *allowed)
+int dp_fleet__check_keys(pctx_t *c, const dp_cfgnode_t *map, const char *path, const char *const *allowed)
 {
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->pairs[i].key->str;
@@ -55,17 +49,15 @@ static int check_keys(pctx_t *c, const dp_cfgnode_t *map, const char *path, cons
     return 0;
 }
 
-static int want_map(pctx_t *c, const dp_cfgnode_t *n, const char *path)
+int dp_fleet__want_map(pctx_t *c, const dp_cfgnode_t *n, const char *path)
 {
     if (n == NULL || n->kind != DP_CFG_MAP)
         return perr(c, n, path, "expected a map, got %s", n ? dp_cfgtree_kind_name(n) : "nothing");
     return 0;
 }
 
-/* A required (or, with `optional`, possibly absent: *out = NULL) scalar
- * string field of `map`. */
-static int get_str(pctx_t *c, const dp_cfgnode_t *map, const char *key, const char *path, int optional,
-                   const dp_cfgnode_t **node, const char **out)
+int dp_fleet__get_str(pctx_t *c, const dp_cfgnode_t *map, const char *key, const char *path, int optional,
+                      const dp_cfgnode_t **node, const char **out)
 {
     const dp_cfgnode_t *v = dp_cfgtree_get(map, key);
     char p[256];
@@ -86,6 +78,24 @@ static int get_str(pctx_t *c, const dp_cfgnode_t *map, const char *key, const ch
     return 0;
 }
 
+int dp_fleet__get_bool(pctx_t *c, const dp_cfgnode_t *map, const char *key, const char *path, int *out)
+{
+    const dp_cfgnode_t *v = dp_cfgtree_get(map, key);
+    if (v == NULL || dp_cfgtree_is_null(v))
+        return 0;
+    if (v->kind == DP_CFG_SCALAR && strcmp(v->str, "true") == 0)
+        *out = 1;
+    else if (v->kind == DP_CFG_SCALAR && strcmp(v->str, "false") == 0)
+        *out = 0;
+    else {
+        char p[256];
+        snprintf(p, sizeof p, "%s.%s", path, key);
+        return perr(c, v, p, "expected true or false, got '%s'",
+                    v->kind == DP_CFG_SCALAR ? v->str : dp_cfgtree_kind_name(v));
+    }
+    return 0;
+}
+
 static int parse_port(pctx_t *c, const dp_cfgnode_t *v, const char *path, unsigned *out)
 {
     if (v == NULL || v->kind != DP_CFG_SCALAR || v->len == 0 || v->len > 5)
@@ -102,8 +112,7 @@ static int parse_port(pctx_t *c, const dp_cfgnode_t *v, const char *path, unsign
     return 0;
 }
 
-/* Lower-case DNS label: [a-z0-9-], 1..63, no leading/trailing '-'. */
-static int is_label(const char *s)
+int dp_fleet__is_label(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
@@ -114,22 +123,44 @@ static int is_label(const char *s)
     return 1;
 }
 
-static int is_domain(const char *s)
+int dp_fleet__is_domain(const char *s)
 {
     char buf[256];
-    if (strlen(s) >= sizeof buf)
+    if (strlen(s) > 253)
         return 0;
     strcpy(buf, s);
     char *save = NULL;
     int labels = 0;
-    if (s[0] == '.' || s[strlen(s) - 1] == '.' || strstr(s, ".."))
+    if (s[0] == '.' || s[0] == '\0' || s[strlen(s) - 1] == '.' || strstr(s, ".."))
         return 0;
     for (char *t = strtok_r(buf, ".", &save); t != NULL; t = strtok_r(NULL, ".", &save)) {
-        if (!is_label(t))
+        if (!dp_fleet__is_label(t))
             return 0;
         labels++;
     }
     return labels > 0;
+}
+
+char *dp_fleet__read_rel(pctx_t *c, const dp_cfgnode_t *n, const char *path, const char *name)
+{
+    char full[4096];
+    const char *slash = strrchr(c->file, '/');
+    if (name[0] == '/' || slash == NULL)
+        snprintf(full, sizeof full, "%s", name);
+    else
+        snprintf(full, sizeof full, "%.*s/%s", (int)(slash - c->file), c->file, name);
+    size_t len = 0;
+    char *text = dp_stub_read_file(full, &len);
+    if (text == NULL) {
+        perr(c, n, path, "cannot read '%s': %s", full, strerror(errno));
+        return NULL;
+    }
+    if (strlen(text) != len) {
+        free(text);
+        perr(c, n, path, "'%s' holds a NUL byte", full);
+        return NULL;
+    }
+    return text;
 }
 
 static int is_ip(const char *s)
@@ -143,7 +174,7 @@ static int parse_id(pctx_t *c, const dp_cfgnode_t *map, const char *path, char i
     const dp_cfgnode_t *v;
     const char *s;
     char p[256];
-    int rc = get_str(c, map, "id", path, 0, &v, &s);
+    int rc = dp_fleet__get_str(c, map, "id", path, 0, &v, &s);
     if (rc)
         return rc;
     snprintf(p, sizeof p, "%s.id", path);
@@ -179,21 +210,83 @@ static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
     const dp_cfgnode_t *d = dp_cfgtree_get(root, "defaults");
     if (d == NULL || dp_cfgtree_is_null(d))
         return 0;
-    int rc = want_map(c, d, "defaults");
+    int rc = dp_fleet__want_map(c, d, "defaults");
     if (rc == 0)
-        rc = check_keys(c, d, "defaults", keys);
+        rc = dp_fleet__check_keys(c, d, "defaults", keys);
     if (rc)
         return rc;
     const dp_cfgnode_t *p = dp_cfgtree_get(d, "ports");
     if (p == NULL || dp_cfgtree_is_null(p))
         return 0;
-    if ((rc = want_map(c, p, "defaults.ports")) || (rc = check_keys(c, p, "defaults.ports", pkeys)))
+    if ((rc = dp_fleet__want_map(c, p, "defaults.ports")) ||
+        (rc = dp_fleet__check_keys(c, p, "defaults.ports", pkeys)))
         return rc;
     for (int i = 0; i < 3; i++) {
         const dp_cfgnode_t *v = dp_cfgtree_get(p, pkeys[i]);
         char path[64];
         snprintf(path, sizeof path, "defaults.ports.%s", pkeys[i]);
-        if (v && (rc = parse_port(c, v, path, &c->defport[i])))
+        if (v && (rc = parse_port(c, v, path, &c->f->default_ports[i])))
+            return rc;
+    }
+    return 0;
+}
+
+/* One {address, port} of a node's listener(s). */
+static int parse_listener(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *l, const char *path)
+{
+    static const char *const lkeys[] = {"address", "port", NULL};
+    const dp_cfgnode_t *v;
+    const char *s;
+    char p[160];
+    int rc;
+    if ((rc = dp_fleet__want_map(c, l, path)) || (rc = dp_fleet__check_keys(c, l, path, lkeys)))
+        return rc;
+    if ((rc = dp_fleet__get_str(c, l, "address", path, 0, &v, &s)))
+        return rc;
+    snprintf(p, sizeof p, "%s.address", path);
+    if (!is_ip(s))
+        return perr(c, v, p, "bad IP address '%s'", s);
+    const dp_cfgnode_t *pv = dp_cfgtree_get(l, "port");
+    unsigned port = 0;
+    snprintf(p, sizeof p, "%s.port", path);
+    if (pv == NULL)
+        return perr(c, l, p, "missing");
+    if ((rc = parse_port(c, pv, p, &port)))
+        return rc;
+    for (size_t i = 0; i < n->nlisteners; i++)
+        if (n->listeners[i].port == port && strcmp(n->listeners[i].address, s) == 0)
+            return perr(c, l, path, "duplicate listener %s port %u", s, port);
+    n->listeners[n->nlisteners].address = dp_stub_xstrdup(s);
+    n->listeners[n->nlisteners].port = port;
+    n->nlisteners++;
+    return 0;
+}
+
+/* `listener: {...}` (one) or `listeners: [{...}, ...]`, not both. */
+static int parse_listeners(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *m, const char *path)
+{
+    const dp_cfgnode_t *one = dp_cfgtree_get(m, "listener"), *many = dp_cfgtree_get(m, "listeners");
+    char p[128];
+    int rc;
+    if (one && many) {
+        snprintf(p, sizeof p, "%s.listeners", path);
+        return perr(c, many, p, "give listener (one) or listeners (a list), not both");
+    }
+    if (one) {
+        snprintf(p, sizeof p, "%s.listener", path);
+        n->listeners = dp_stub_xcalloc(1, sizeof *n->listeners);
+        return parse_listener(c, n, one, p);
+    }
+    snprintf(p, sizeof p, "%s.listeners", path);
+    if (many == NULL)
+        return perr(c, m, p, "missing (listener or listeners)");
+    if (many->kind != DP_CFG_SEQ || many->n == 0)
+        return perr(c, many, p, "expected a non-empty list of {address, port}");
+    n->listeners = dp_stub_xcalloc(many->n, sizeof *n->listeners);
+    for (size_t i = 0; i < many->n; i++) {
+        char p2[160];
+        snprintf(p2, sizeof p2, "%s[%zu]", p, i);
+        if ((rc = parse_listener(c, n, many->items[i], p2)))
             return rc;
     }
     return 0;
@@ -201,8 +294,8 @@ static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
 
 static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
 {
-    static const char *const keys[] = {"name", "base_domain", "listener", NULL};
-    static const char *const lkeys[] = {"address", "port", NULL};
+    static const char *const keys[] = {"name",          "base_domain",       "listener", "listeners",
+                                       "port_pod_form", "port_machine_form", NULL};
     dp_fleet_t *f = c->f;
     f->nodes = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->nodes);
     for (size_t i = 0; i < seq->n; i++) {
@@ -211,45 +304,29 @@ static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "nodes[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+        if ((rc = dp_fleet__want_map(c, m, path)) || (rc = dp_fleet__check_keys(c, m, path, keys)))
             return rc;
         dp_fleet_node_t *n = &f->nodes[f->nnodes];
-        if ((rc = get_str(c, m, "name", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "name", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.name", path);
-        if (!is_label(s))
+        if (!dp_fleet__is_label(s))
             return perr(c, v, p2, "bad node name '%s': expected a DNS label [a-z0-9-]", s);
         for (size_t j = 0; j < f->nnodes; j++)
             if (strcmp(f->nodes[j].name, s) == 0)
                 return perr(c, v, p2, "duplicate node name '%s'", s);
         n->name = dp_stub_xstrdup(s);
         f->nnodes++;
-        if ((rc = get_str(c, m, "base_domain", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "base_domain", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.base_domain", path);
-        if (!is_domain(s))
+        if (!dp_fleet__is_domain(s))
             return perr(c, v, p2, "bad domain '%s'", s);
         n->base_domain = dp_stub_xstrdup(s);
-        const dp_cfgnode_t *l = dp_cfgtree_get(m, "listener");
-        snprintf(p2, sizeof p2, "%s.listener", path);
-        if (l == NULL)
-            return perr(c, m, p2, "missing");
-        if ((rc = want_map(c, l, p2)) || (rc = check_keys(c, l, p2, lkeys)))
+        if ((rc = parse_listeners(c, n, m, path)))
             return rc;
-        if ((rc = get_str(c, l, "address", p2, 0, &v, &s)))
-            return rc;
-        if (!is_ip(s)) {
-            char p3[128];
-            snprintf(p3, sizeof p3, "%s.address", p2);
-            return perr(c, v, p3, "bad IP address '%s'", s);
-        }
-        n->listen_addr = dp_stub_xstrdup(s);
-        const dp_cfgnode_t *pv = dp_cfgtree_get(l, "port");
-        char p3[128];
-        snprintf(p3, sizeof p3, "%s.port", p2);
-        if (pv == NULL)
-            return perr(c, l, p3, "missing");
-        if ((rc = parse_port(c, pv, p3, &n->listen_port)))
+        if ((rc = dp_fleet__get_bool(c, m, "port_pod_form", path, &n->port_pod_form)) ||
+            (rc = dp_fleet__get_bool(c, m, "port_machine_form", path, &n->port_machine_form)))
             return rc;
     }
     return 0;
@@ -257,7 +334,6 @@ static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
 
 static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
 {
-    /* permissions: enforced by issue 5; accepted and not translated yet */
     static const char *const keys[] = {"id", "alias", "permissions", NULL};
     dp_fleet_t *f = c->f;
     f->projects = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->projects);
@@ -267,7 +343,7 @@ static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "projects[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+        if ((rc = dp_fleet__want_map(c, m, path)) || (rc = dp_fleet__check_keys(c, m, path, keys)))
             return rc;
         dp_fleet_project_t *p = &f->projects[f->nprojects];
         if ((rc = parse_id(c, m, path, p->id)))
@@ -276,17 +352,20 @@ static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
             if (strcmp(f->projects[j].id, p->id) == 0)
                 return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate project id '%s'", p->id);
         f->nprojects++;
-        if ((rc = get_str(c, m, "alias", path, 1, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "alias", path, 1, &v, &s)))
             return rc;
         if (s) {
             snprintf(p2, sizeof p2, "%s.alias", path);
-            if (!is_label(s))
+            if (!dp_fleet__is_label(s))
                 return perr(c, v, p2, "bad alias '%s': expected a DNS label [a-z0-9-]", s);
             for (size_t j = 0; j + 1 < f->nprojects; j++)
                 if (f->projects[j].alias && strcmp(f->projects[j].alias, s) == 0)
                     return perr(c, v, p2, "duplicate project alias '%s'", s);
             p->alias = dp_stub_xstrdup(s);
         }
+        snprintf(p2, sizeof p2, "%s.permissions", path);
+        if ((rc = dp_fleet__parse_perms(c, dp_cfgtree_get(m, "permissions"), p2, &p->perms)))
+            return rc;
     }
     return 0;
 }
@@ -296,11 +375,11 @@ static int parse_projects(pctx_t *c, const dp_cfgnode_t *seq)
 static unsigned default_port(const pctx_t *c, const char *name)
 {
     if (strcmp(name, "terminal") == 0)
-        return c->defport[0];
+        return c->f->default_ports[0];
     if (strcmp(name, "display") == 0)
-        return c->defport[1];
+        return c->f->default_ports[1];
     if (strcmp(name, "sqlite") == 0)
-        return c->defport[2];
+        return c->f->default_ports[2];
     if (strncmp(name, "http-", 5) == 0 && name[5] != '\0' && name[5] != '0' && strlen(name) <= 10) {
         unsigned long p = 0;
         for (const char *s = name + 5; *s; s++) {
@@ -318,7 +397,7 @@ static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *
                        const dp_cfgnode_t *port, const char *path)
 {
     int rc;
-    if (name->kind != DP_CFG_SCALAR || !is_label(name->str))
+    if (name->kind != DP_CFG_SCALAR || !dp_fleet__is_label(name->str))
         return perr(c, name, path, "bad service name '%s': expected [a-z0-9-]",
                     name->kind == DP_CFG_SCALAR ? name->str : dp_cfgtree_kind_name(name));
     for (size_t j = 0; j < ct->nservices; j++)
@@ -367,9 +446,82 @@ static int parse_services(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_
     return perr(c, s, p2, "expected a list of service names or a map name: port");
 }
 
+/* `address: IP` (one instance) or `addresses: [IP, ...]`, not both;
+ * optional for a stopped container. */
+static int parse_addresses(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *m, const char *path)
+{
+    const dp_cfgnode_t *one = dp_cfgtree_get(m, "address"), *many = dp_cfgtree_get(m, "addresses");
+    char p[128];
+    int rc;
+    if (one && dp_cfgtree_is_null(one))
+        one = NULL;
+    if (many && dp_cfgtree_is_null(many))
+        many = NULL;
+    if (one && many) {
+        snprintf(p, sizeof p, "%s.addresses", path);
+        return perr(c, many, p, "give address (one instance) or addresses (a list), not both");
+    }
+    if (one) {
+        const char *s;
+        const dp_cfgnode_t *v;
+        if ((rc = dp_fleet__get_str(c, m, "address", path, 0, &v, &s)))
+            return rc;
+        snprintf(p, sizeof p, "%s.address", path);
+        if (!is_ip(s))
+            return perr(c, v, p, "bad IP address '%s'", s);
+        ct->addresses = dp_stub_xcalloc(1, sizeof *ct->addresses);
+        ct->addresses[ct->naddresses++] = dp_stub_xstrdup(s);
+        return 0;
+    }
+    snprintf(p, sizeof p, "%s.addresses", path);
+    if (many == NULL) {
+        if (ct->running)
+            return perr(c, m, p, "missing: a running container needs address or addresses");
+        return 0;
+    }
+    if (many->kind != DP_CFG_SEQ || (many->n == 0 && ct->running))
+        return perr(c, many, p, "expected a non-empty list of IP addresses");
+    ct->addresses = dp_stub_xcalloc(many->n ? many->n : 1, sizeof *ct->addresses);
+    for (size_t i = 0; i < many->n; i++) {
+        const dp_cfgnode_t *v = many->items[i];
+        char p2[160];
+        snprintf(p2, sizeof p2, "%s[%zu]", p, i);
+        if (v->kind != DP_CFG_SCALAR || !is_ip(v->str))
+            return perr(c, v, p2, "bad IP address '%s'",
+                        v->kind == DP_CFG_SCALAR ? v->str : dp_cfgtree_kind_name(v));
+        ct->addresses[ct->naddresses++] = dp_stub_xstrdup(v->str);
+    }
+    return 0;
+}
+
+/* Optional `machine` / `pod_slug`: a DNS label no other container has. */
+static int parse_unique_label(pctx_t *c, const dp_cfgnode_t *m, const char *key, const char *path,
+                              size_t self, char **out)
+{
+    const dp_cfgnode_t *v;
+    const char *s;
+    char p[128];
+    int rc = dp_fleet__get_str(c, m, key, path, 1, &v, &s);
+    if (rc || s == NULL)
+        return rc;
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!dp_fleet__is_label(s))
+        return perr(c, v, p, "bad %s '%s': expected a DNS label [a-z0-9-]", key, s);
+    for (size_t j = 0; j < self; j++) {
+        const dp_fleet_container_t *o = &c->f->containers[j];
+        const char *theirs = strcmp(key, "machine") == 0 ? o->machine : o->pod_slug;
+        if (theirs && strcmp(theirs, s) == 0)
+            return perr(c, v, p, "%s '%s' already belongs to container %s", key, s, o->id);
+    }
+    *out = dp_stub_xstrdup(s);
+    return 0;
+}
+
 static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
 {
-    static const char *const keys[] = {"id", "project", "node", "state", "address", "services", NULL};
+    static const char *const keys[] = {"id",       "project",     "node",     "state",
+                                       "address",  "addresses",   "services", "machine",
+                                       "pod_slug", "permissions", NULL};
     dp_fleet_t *f = c->f;
     f->containers = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->containers);
     for (size_t i = 0; i < seq->n; i++) {
@@ -378,7 +530,7 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "containers[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+        if ((rc = dp_fleet__want_map(c, m, path)) || (rc = dp_fleet__check_keys(c, m, path, keys)))
             return rc;
         dp_fleet_container_t *ct = &f->containers[f->ncontainers];
         if ((rc = parse_id(c, m, path, ct->id)))
@@ -388,7 +540,7 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
                 return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate container id '%s'", ct->id);
         f->ncontainers++;
 
-        if ((rc = get_str(c, m, "project", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "project", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.project", path);
         size_t pj = f->nprojects;
@@ -400,7 +552,7 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
             return perr(c, v, p2, "unknown project '%s'", s);
         ct->project = pj;
 
-        if ((rc = get_str(c, m, "node", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "node", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.node", path);
         long nd = dp_fleet_find_node(f, s);
@@ -408,7 +560,7 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
             return perr(c, v, p2, "unknown node '%s'", s);
         ct->node = (size_t)nd;
 
-        if ((rc = get_str(c, m, "state", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "state", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.state", path);
         if (strcmp(s, "running") == 0)
@@ -418,45 +570,77 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
         else
             return perr(c, v, p2, "bad state '%s': expected running or stopped", s);
 
-        if ((rc = get_str(c, m, "address", path, 0, &v, &s)))
+        if ((rc = parse_addresses(c, ct, m, path)) || (rc = parse_services(c, ct, m, path)))
             return rc;
-        snprintf(p2, sizeof p2, "%s.address", path);
-        if (!is_ip(s))
-            return perr(c, v, p2, "bad IP address '%s'", s);
-        ct->address = dp_stub_xstrdup(s);
-
-        if ((rc = parse_services(c, ct, m, path)))
+        if ((rc = parse_unique_label(c, m, "machine", path, i, &ct->machine)) ||
+            (rc = parse_unique_label(c, m, "pod_slug", path, i, &ct->pod_slug)))
+            return rc;
+        snprintf(p2, sizeof p2, "%s.permissions", path);
+        if ((rc = dp_fleet__parse_perms(c, dp_cfgtree_get(m, "permissions"), p2, &ct->perms)))
             return rc;
     }
     return 0;
 }
 
+/* A custom domain: a hostname of its own, under no node's base domain
+ * (hosts there are read as container URLs and aliases, never looked up
+ * as custom domains), claimed by one alias only. */
+static int check_domain(pctx_t *c, const dp_cfgnode_t *v, const char *path, const char *s)
+{
+    const dp_fleet_t *f = c->f;
+    if (!dp_fleet__is_domain(s) || strchr(s, '.') == NULL)
+        return perr(c, v, path, "bad domain '%s': expected a lower-case host name with a dot", s);
+    size_t n = strlen(s);
+    for (size_t j = 0; j < f->nnodes; j++) {
+        const char *b = f->nodes[j].base_domain;
+        size_t bl = strlen(b);
+        if (strcmp(s, b) == 0 || (n > bl && s[n - bl - 1] == '.' && strcmp(s + n - bl, b) == 0))
+            return perr(c, v, path, "domain '%s' is under the base domain %s of node %s: use name instead", s,
+                        b, f->nodes[j].name);
+    }
+    for (size_t j = 0; j < f->naliases; j++)
+        if (f->aliases[j].domain && strcmp(f->aliases[j].domain, s) == 0)
+            return perr(c, v, path, "duplicate domain '%s'", s);
+    return 0;
+}
+
 static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
 {
-    static const char *const keys[] = {"name", "container", "service", "index", NULL};
+    static const char *const keys[] = {"name", "domain", "container", "service", "index", NULL};
     dp_fleet_t *f = c->f;
     f->aliases = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->aliases);
     for (size_t i = 0; i < seq->n; i++) {
-        const dp_cfgnode_t *m = seq->items[i], *v;
-        const char *s;
+        const dp_cfgnode_t *m = seq->items[i], *v, *dv;
+        const char *s, *d;
         char path[64], p2[96];
         int rc;
         snprintf(path, sizeof path, "aliases[%zu]", i);
-        if ((rc = want_map(c, m, path)) || (rc = check_keys(c, m, path, keys)))
+        if ((rc = dp_fleet__want_map(c, m, path)) || (rc = dp_fleet__check_keys(c, m, path, keys)))
             return rc;
         dp_fleet_alias_t *a = &f->aliases[f->naliases];
-        if ((rc = get_str(c, m, "name", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "name", path, 1, &v, &s)) ||
+            (rc = dp_fleet__get_str(c, m, "domain", path, 1, &dv, &d)))
             return rc;
-        snprintf(p2, sizeof p2, "%s.name", path);
-        if (!is_label(s))
-            return perr(c, v, p2, "bad alias name '%s': expected a DNS label [a-z0-9-]", s);
-        for (size_t j = 0; j < f->naliases; j++)
-            if (strcmp(f->aliases[j].name, s) == 0)
-                return perr(c, v, p2, "duplicate alias '%s'", s);
-        a->name = dp_stub_xstrdup(s);
+        if (s == NULL && d == NULL)
+            return perr(c, m, path, "name or domain (or both) required");
+        if (s) {
+            snprintf(p2, sizeof p2, "%s.name", path);
+            if (!dp_fleet__is_label(s))
+                return perr(c, v, p2, "bad alias name '%s': expected a DNS label [a-z0-9-]", s);
+            for (size_t j = 0; j < f->naliases; j++)
+                if (f->aliases[j].name && strcmp(f->aliases[j].name, s) == 0)
+                    return perr(c, v, p2, "duplicate alias '%s'", s);
+        }
+        if (d) {
+            snprintf(p2, sizeof p2, "%s.domain", path);
+            if ((rc = check_domain(c, dv, p2, d)))
+                return rc;
+        }
+        a->name = s ? dp_stub_xstrdup(s) : NULL;
+        a->domain = d ? dp_stub_xstrdup(d) : NULL;
         f->naliases++;
 
-        if ((rc = get_str(c, m, "container", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "container", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.container", path);
         size_t ci = f->ncontainers;
@@ -468,7 +652,7 @@ static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
         a->container = ci;
 
         const dp_fleet_container_t *ct = &f->containers[ci];
-        if ((rc = get_str(c, m, "service", path, 0, &v, &s)))
+        if ((rc = dp_fleet__get_str(c, m, "service", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.service", path);
         size_t si = ct->nservices;
@@ -479,13 +663,22 @@ static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
             return perr(c, v, p2, "container %s has no service '%s'", ct->id, s);
         a->service = si;
 
+        /* instance N is the container's N-th address */
+        size_t ninst = ct->naddresses ? ct->naddresses : 1;
         a->index = 1;
         v = dp_cfgtree_get(m, "index");
         snprintf(p2, sizeof p2, "%s.index", path);
         if (v && !dp_cfgtree_is_null(v)) {
-            if (v->kind != DP_CFG_SCALAR || strcmp(v->str, "1") != 0)
-                return perr(c, v, p2, "bad index '%s': each service has one instance, index 1",
-                            v->kind == DP_CFG_SCALAR ? v->str : dp_cfgtree_kind_name(v));
+            unsigned long x = 0;
+            int okn = v->kind == DP_CFG_SCALAR && v->len > 0 && v->len <= 5 && v->str[0] != '0';
+            for (size_t k = 0; okn && k < v->len; k++) {
+                okn = v->str[k] >= '0' && v->str[k] <= '9';
+                x = x * 10 + (unsigned long)(v->str[k] - '0');
+            }
+            if (!okn || x < 1 || x > ninst)
+                return perr(c, v, p2, "bad index '%s': container %s has instances 1..%zu",
+                            v->kind == DP_CFG_SCALAR ? v->str : dp_cfgtree_kind_name(v), ct->id, ninst);
+            a->index = (unsigned)x;
         }
     }
     return 0;
@@ -497,26 +690,25 @@ int dp_fleet_parse(const char *text, size_t len, const char *filename, dp_fleet_
     static const char *const keys[] = {"defaults", "nodes", "projects", "containers", "aliases", NULL};
     dp_cfgnode_t *root = NULL;
     const dp_cfgnode_t *seq;
-    pctx_t c = {filename ? filename : "<input>",
-                errbuf,
-                errlen,
-                NULL,
-                {DP_FLEET_PORT_TERMINAL, DP_FLEET_PORT_DISPLAY, DP_FLEET_PORT_SQLITE}};
+    pctx_t c = {filename ? filename : "<input>", errbuf, errlen, NULL};
     *out = NULL;
     int rc = dp_cfgtree_parse(text, len, c.file, &root, errbuf, errlen);
     if (rc)
         return rc;
     c.f = dp_stub_xcalloc(1, sizeof *c.f);
+    c.f->default_ports[0] = DP_FLEET_PORT_TERMINAL;
+    c.f->default_ports[1] = DP_FLEET_PORT_DISPLAY;
+    c.f->default_ports[2] = DP_FLEET_PORT_SQLITE;
     if (dp_cfgtree_is_null(root)) {
         rc = perr(&c, root, "fleet", "empty file");
         goto fail;
     }
-    if ((rc = want_map(&c, root, "fleet")) || (rc = check_keys(&c, root, "fleet", keys)))
+    if ((rc = dp_fleet__want_map(&c, root, "fleet")) || (rc = dp_fleet__check_keys(&c, root, "fleet", keys)))
         goto fail;
     if ((rc = parse_defaults(&c, root)))
         goto fail;
     /* Order matters: containers refer to nodes and projects, aliases to
-     * containers. */
+     * containers (and custom domains are checked against base domains). */
     if ((rc = get_seq(&c, root, "nodes", &seq)) || (seq && (rc = parse_nodes(&c, seq))))
         goto fail;
     if ((rc = get_seq(&c, root, "projects", &seq)) || (seq && (rc = parse_projects(&c, seq))))
@@ -556,18 +748,30 @@ void dp_fleet_free(dp_fleet_t *f)
     for (size_t i = 0; i < f->nnodes; i++) {
         free(f->nodes[i].name);
         free(f->nodes[i].base_domain);
-        free(f->nodes[i].listen_addr);
+        for (size_t j = 0; j < f->nodes[i].nlisteners; j++)
+            free(f->nodes[i].listeners[j].address);
+        free(f->nodes[i].listeners);
     }
-    for (size_t i = 0; i < f->nprojects; i++)
+    for (size_t i = 0; i < f->nprojects; i++) {
         free(f->projects[i].alias);
-    for (size_t i = 0; i < f->ncontainers; i++) {
-        for (size_t j = 0; j < f->containers[i].nservices; j++)
-            free(f->containers[i].services[j].name);
-        free(f->containers[i].services);
-        free(f->containers[i].address);
+        dp_fleet__perms_free(&f->projects[i].perms);
     }
-    for (size_t i = 0; i < f->naliases; i++)
+    for (size_t i = 0; i < f->ncontainers; i++) {
+        dp_fleet_container_t *ct = &f->containers[i];
+        for (size_t j = 0; j < ct->nservices; j++)
+            free(ct->services[j].name);
+        free(ct->services);
+        for (size_t j = 0; j < ct->naddresses; j++)
+            free(ct->addresses[j]);
+        free(ct->addresses);
+        free(ct->machine);
+        free(ct->pod_slug);
+        dp_fleet__perms_free(&ct->perms);
+    }
+    for (size_t i = 0; i < f->naliases; i++) {
         free(f->aliases[i].name);
+        free(f->aliases[i].domain);
+    }
     free(f->nodes);
     free(f->projects);
     free(f->containers);

@@ -20,13 +20,19 @@ const char *const dp_xlate_type_url[DP_XT_COUNT] = {
     "type.googleapis.com/envoy.config.cluster.v3.Cluster",
     "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+    "type.googleapis.com/dataplane.containers.v1.Project",
+    "type.googleapis.com/dataplane.containers.v1.Container",
 };
+
+const char *const dp_xlate_type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS", "Project", "Container"};
 
 #define HCM_URL                                                                                              \
     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ROUTER_URL "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+#define ROUTING_URL "type.googleapis.com/dataplane.containers.v1.ContainerRouting"
+#define ROUTING_FILTER "dataplane.filters.http.containers"
 #define ROUTE_CONFIG_NAME "containers"
-#define STOPPED_BODY "{\"error\": \"container stopped\", \"status\": 503}"
+#define CLUSTER_NAME "containers"
 
 int dp_xlate_type_of(const char *type_url)
 {
@@ -36,10 +42,15 @@ int dp_xlate_type_of(const char *type_url)
     return -1;
 }
 
+int dp_xlate_type_wildcard(int t)
+{
+    return t == DP_XT_LDS || t == DP_XT_CDS || t == DP_XT_PROJECT || t == DP_XT_CONTAINER;
+}
+
 /* Decodes `j` (stolen) as a resource of type `t` named `name` into set. */
 static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, char *errbuf, size_t errlen)
 {
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL) {
         snprintf(errbuf, errlen, "%s: cannot encode JSON", name);
@@ -49,6 +60,8 @@ static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, ch
     dp_pbjson_opts_t o = {dp_typereg_lookup, 0};
     ProtobufCMessage *m = NULL;
     int rc = d ? dp_pbjson_decode_text(text, strlen(text), d, &o, &m, name, errbuf, errlen) : DP_EINVAL;
+    if (d == NULL)
+        snprintf(errbuf, errlen, "%s: type %s is not registered", name, dp_xlate_type_url[t]);
     free(text);
     if (rc)
         return rc;
@@ -68,16 +81,143 @@ static json_t *ads_source(void)
     return json_pack("{s:{},s:s}", "ads", "resource_api_version", "V3");
 }
 
-static json_t *listener_json(const dp_fleet_node_t *n)
+static json_t *strs_json(char *const *v, size_t n)
 {
-    json_t *hcm = json_pack("{s:s,s:s,s:b,s:{s:s,s:o},s:[{s:s,s:{s:s}}]}", "@type", HCM_URL, "stat_prefix",
-                            "ingress_http", "strip_any_host_port", 1, "rds", "route_config_name",
-                            ROUTE_CONFIG_NAME, "config_source", ads_source(), "http_filters", "name",
-                            "envoy.filters.http.router", "typed_config", "@type", ROUTER_URL);
-    return json_pack("{s:s,s:{s:{s:s,s:i}},s:[{s:[{s:s,s:o}]}]}", "name", "ingress", "address",
-                     "socket_address", "address", n->listen_addr, "port_value", (json_int_t)n->listen_port,
-                     "filter_chains", "filters", "name", "envoy.filters.network.http_connection_manager",
-                     "typed_config", hcm);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *routing_json(const dp_fleet_t *f, const dp_fleet_node_t *n)
+{
+    return json_pack("{s:s,s:[s],s:s,s:{s:{}},s:{s:i,s:i,s:i},s:b,s:b}", "@type", ROUTING_URL, "base_domains",
+                     n->base_domain, "node", n->name, "catalogue", "ads", "default_ports", "terminal",
+                     (json_int_t)f->default_ports[0], "display", (json_int_t)f->default_ports[1], "sqlite",
+                     (json_int_t)f->default_ports[2], "port_pod_form", n->port_pod_form, "port_machine_form",
+                     n->port_machine_form);
+}
+
+static json_t *listener_json(const dp_fleet_t *f, const dp_fleet_node_t *n, const dp_fleet_listener_t *l,
+                             const char *name)
+{
+    json_t *hcm = json_pack("{s:s,s:s,s:b,s:b,s:{s:s,s:o},s:[{s:s,s:o},{s:s,s:{s:s}}]}", "@type", HCM_URL,
+                            "stat_prefix", "ingress_http", "strip_any_host_port", 1, "use_remote_address", 1,
+                            "rds", "route_config_name", ROUTE_CONFIG_NAME, "config_source", ads_source(),
+                            "http_filters", "name", ROUTING_FILTER, "typed_config", routing_json(f, n),
+                            "name", "envoy.filters.http.router", "typed_config", "@type", ROUTER_URL);
+    return json_pack("{s:s,s:{s:{s:s,s:i}},s:[{s:[{s:s,s:o}]}]}", "name", name, "address", "socket_address",
+                     "address", l->address, "port_value", (json_int_t)l->port, "filter_chains", "filters",
+                     "name", "envoy.filters.network.http_connection_manager", "typed_config", hcm);
+}
+
+/* One virtual host: every container host of the node's base domain (the
+ * filter tells them apart) and the custom domains of its containers. */
+static json_t *route_config_json(const dp_fleet_t *f, size_t node)
+{
+    char dom[300];
+    json_t *domains = json_array();
+    snprintf(dom, sizeof dom, "*.%s", f->nodes[node].base_domain);
+    json_array_append_new(domains, json_string(dom));
+    for (size_t ai = 0; ai < f->naliases; ai++) {
+        const dp_fleet_alias_t *a = &f->aliases[ai];
+        if (a->domain != NULL && f->containers[a->container].node == node)
+            json_array_append_new(domains, json_string(a->domain));
+    }
+    return json_pack("{s:s,s:[{s:s,s:o,s:[{s:{s:s},s:{s:s}}]}]}", "name", ROUTE_CONFIG_NAME, "virtual_hosts",
+                     "name", "containers", "domains", domains, "routes", "match", "prefix", "/", "route",
+                     "cluster", CLUSTER_NAME);
+}
+
+static json_t *cluster_json(void)
+{
+    return json_pack("{s:s,s:s,s:s,s:s}", "name", CLUSTER_NAME, "type", "ORIGINAL_DST", "lb_policy",
+                     "CLUSTER_PROVIDED", "connect_timeout", "5s");
+}
+
+static json_t *group_json(const dp_fleet_group_t *g)
+{
+    json_t *kind = NULL;
+    const char *key = "";
+    switch (g->type) {
+    case DP_FLEET_G_JWT: {
+        json_t *claims = json_array();
+        for (size_t i = 0; i < g->nclaims; i++)
+            json_array_append_new(claims, json_pack("{s:s,s:o}", "name", g->claims[i].name, "values",
+                                                    strs_json(g->claims[i].values, g->claims[i].nvalues)));
+        kind = json_pack("{s:s?,s:o,s:s,s:o}", "issuer", g->issuer, "audiences",
+                         strs_json(g->audiences, g->naudiences), "jwks", g->jwks, "claims", claims);
+        key = "jwt";
+        break;
+    }
+    case DP_FLEET_G_PASSWORD:
+        kind = json_pack("{s:s}", "htpasswd", g->htpasswd);
+        key = "password";
+        break;
+    case DP_FLEET_G_IP:
+        kind = json_pack("{s:o}", "cidrs", strs_json(g->list, g->nlist));
+        key = "ip";
+        break;
+    case DP_FLEET_G_TOKEN:
+        kind = json_pack("{s:o}", "sha256", strs_json(g->list, g->nlist));
+        key = "token";
+        break;
+    }
+    json_t *services = json_array();
+    for (size_t i = 0; i < g->ngrants; i++)
+        json_array_append_new(services, json_pack("{s:s,s:s}", "service", g->grants[i].service, "access",
+                                                  g->grants[i].read_only ? "READ_ONLY" : "FULL"));
+    return json_pack("{s:s,s:o,s:o}", "name", g->name, key, kind, "services", services);
+}
+
+static json_t *policy_json(const dp_fleet_perms_t *p)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; i < p->ngroups; i++)
+        json_array_append_new(groups, group_json(&p->groups[i]));
+    return json_pack("{s:s,s:b,s:o}", "default_action", p->default_allow ? "ALLOW" : "DENY",
+                     "forward_credentials", p->forward_credentials, "groups", groups);
+}
+
+static json_t *project_json(const dp_fleet_project_t *p)
+{
+    json_t *j = json_pack("{s:s,s:s?}", "id", p->id, "alias", p->alias);
+    if (p->perms.set)
+        json_object_set_new(j, "policy", policy_json(&p->perms));
+    return j;
+}
+
+static json_t *container_json(const dp_fleet_t *f, size_t ci)
+{
+    const dp_fleet_container_t *c = &f->containers[ci];
+    json_t *j =
+        json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", c->id, "project", f->projects[c->project].id, "state",
+                  c->running ? "RUNNING" : "STOPPED", "machine", c->machine, "pod_slug", c->pod_slug);
+    if (c->running) {
+        json_t *services = json_array();
+        for (size_t i = 0; i < c->nservices; i++)
+            json_array_append_new(services, json_pack("{s:s,s:i}", "name", c->services[i].name, "port",
+                                                      (json_int_t)c->services[i].port));
+        json_object_set_new(j, "addresses", strs_json(c->addresses, c->naddresses));
+        json_object_set_new(j, "services", services);
+    }
+    json_t *aliases = json_array();
+    for (size_t ai = 0; ai < f->naliases; ai++) {
+        const dp_fleet_alias_t *a = &f->aliases[ai];
+        if (a->container != ci)
+            continue;
+        const char *svc = c->services[a->service].name;
+        if (a->name)
+            json_array_append_new(aliases, json_pack("{s:s,s:s,s:i}", "name", a->name, "service", svc,
+                                                     "instance", (json_int_t)a->index));
+        if (a->domain)
+            json_array_append_new(aliases, json_pack("{s:s,s:s,s:i}", "domain", a->domain, "service", svc,
+                                                     "instance", (json_int_t)a->index));
+    }
+    json_object_set_new(j, "aliases", aliases);
+    if (c->perms.set)
+        json_object_set_new(j, "policy", policy_json(&c->perms));
+    return j;
 }
 
 static int cmp_res(const void *a, const void *b)
@@ -88,79 +228,44 @@ static int cmp_res(const void *a, const void *b)
 int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *errbuf, size_t errlen)
 {
     const dp_fleet_node_t *n = &f->nodes[node];
-    json_t *vhosts = json_array();
-    char name[512];
-    int rc;
+    int rc = 0;
     memset(out, 0, sizeof *out);
-    if ((rc = add_res(&out->t[DP_XT_LDS], DP_XT_LDS, "ingress", listener_json(n), errbuf, errlen)))
-        goto fail;
-
-    for (size_t ci = 0; ci < f->ncontainers; ci++) {
-        const dp_fleet_container_t *c = &f->containers[ci];
-        if (c->node != node)
-            continue;
-        for (size_t si = 0; si < c->nservices; si++) {
-            const dp_fleet_service_t *s = &c->services[si];
-            char cluster[128];
-            snprintf(cluster, sizeof cluster, "%s-%s", c->id, s->name);
-            snprintf(name, sizeof name, "%s-%s-%s-1", f->projects[c->project].id, c->id, s->name);
-            json_t *domains = json_array();
-            char dom[600];
-            snprintf(dom, sizeof dom, "%s.%s.%s", name, n->name, n->base_domain);
-            json_array_append_new(domains, json_string(dom));
-            for (size_t ai = 0; ai < f->naliases; ai++) {
-                const dp_fleet_alias_t *a = &f->aliases[ai];
-                if (a->container != ci || a->service != si)
-                    continue;
-                snprintf(dom, sizeof dom, "%s.%s.%s", a->name, n->name, n->base_domain);
-                json_array_append_new(domains, json_string(dom));
-            }
-            json_t *route;
-            if (c->running) {
-                route = json_pack("{s:{s:s},s:{s:s}}", "match", "prefix", "/", "route", "cluster", cluster);
-                json_t *cl =
-                    json_pack("{s:s,s:s,s:s,s:{s:o}}", "name", cluster, "type", "EDS", "connect_timeout",
-                              "5s", "eds_cluster_config", "eds_config", ads_source());
-                json_t *cla = json_pack("{s:s,s:[{s:[{s:{s:{s:{s:s,s:i}}}}]}]}", "cluster_name", cluster,
-                                        "endpoints", "lb_endpoints", "endpoint", "address", "socket_address",
-                                        "address", c->address, "port_value", (json_int_t)s->port);
-                rc = add_res(&out->t[DP_XT_CDS], DP_XT_CDS, cluster, cl, errbuf, errlen);
-                if (rc == 0)
-                    rc = add_res(&out->t[DP_XT_EDS], DP_XT_EDS, cluster, cla, errbuf, errlen);
-                else
-                    json_decref(cla);
-                if (rc) {
-                    json_decref(route);
-                    json_decref(domains);
-                    goto fail_v;
-                }
-            } else {
-                route = json_pack("{s:{s:s},s:{s:i,s:{s:s}},s:[{s:{s:s,s:s}}]}", "match", "prefix", "/",
-                                  "direct_response", "status", 503, "body", "inline_string", STOPPED_BODY,
-                                  "response_headers_to_add", "header", "key", "content-type", "value",
-                                  "application/json");
-            }
-            json_array_append_new(
-                vhosts, json_pack("{s:s,s:o,s:[o]}", "name", name, "domains", domains, "routes", route));
-        }
+    for (size_t i = 0; i < n->nlisteners && rc == 0; i++) {
+        char name[32];
+        if (n->nlisteners == 1)
+            snprintf(name, sizeof name, "ingress");
+        else
+            snprintf(name, sizeof name, "ingress-%zu", i + 1);
+        rc = add_res(&out->t[DP_XT_LDS], DP_XT_LDS, name, listener_json(f, n, &n->listeners[i], name), errbuf,
+                     errlen);
     }
-    rc = add_res(&out->t[DP_XT_RDS], DP_XT_RDS, ROUTE_CONFIG_NAME,
-                 json_pack("{s:s,s:o}", "name", ROUTE_CONFIG_NAME, "virtual_hosts", vhosts), errbuf, errlen);
-    vhosts = NULL;
-    if (rc)
-        goto fail;
+    if (rc == 0)
+        rc = add_res(&out->t[DP_XT_RDS], DP_XT_RDS, ROUTE_CONFIG_NAME, route_config_json(f, node), errbuf,
+                     errlen);
+    if (rc == 0)
+        rc = add_res(&out->t[DP_XT_CDS], DP_XT_CDS, CLUSTER_NAME, cluster_json(), errbuf, errlen);
+    for (size_t pi = 0; pi < f->nprojects && rc == 0; pi++) {
+        int used = 0;
+        for (size_t ci = 0; ci < f->ncontainers && !used; ci++)
+            used = f->containers[ci].node == node && f->containers[ci].project == pi;
+        if (used)
+            rc = add_res(&out->t[DP_XT_PROJECT], DP_XT_PROJECT, f->projects[pi].id,
+                         project_json(&f->projects[pi]), errbuf, errlen);
+    }
+    for (size_t ci = 0; ci < f->ncontainers && rc == 0; ci++)
+        if (f->containers[ci].node == node)
+            rc = add_res(&out->t[DP_XT_CONTAINER], DP_XT_CONTAINER, f->containers[ci].id,
+                         container_json(f, ci), errbuf, errlen);
+    if (rc) {
+        dp_xnode_clear(out);
+        return rc;
+    }
     for (int t = 0; t < DP_XT_COUNT; t++) {
         if (out->t[t].n > 1)
             qsort(out->t[t].items, out->t[t].n, sizeof(dp_xres_t), cmp_res);
         out->t[t].digest = dp_xset_digest(&out->t[t], NULL, 0);
     }
     return 0;
-
-fail_v:
-    json_decref(vhosts);
-fail:
-    dp_xnode_clear(out);
-    return rc;
 }
 
 void dp_xnode_clear(dp_xnode_t *x)

@@ -1,15 +1,25 @@
-/* Fleet -> Envoy resources, per node (the node's containers only):
- *   LDS  one Listener "ingress" on the node's listener address: HCM
- *        (stat_prefix ingress_http, strip_any_host_port, router filter),
+/* Fleet -> resources, per node (the node's containers only):
+ *   LDS  one Listener per listener address of the node ("ingress", or
+ *        "ingress-1", "ingress-2", ... when it has several): HCM
+ *        (stat_prefix ingress_http, strip_any_host_port,
+ *        use_remote_address) with the http_filters
+ *        [dataplane.filters.http.containers (ContainerRouting: the node's
+ *        base domain and name, catalogue over ADS, the fleet's default
+ *        ports, the URL form switches), envoy.filters.http.router] and
  *        routes from RDS "containers" over ADS;
- *   RDS  RouteConfiguration "containers": one virtual host per service
- *        instance, domain <project>-<container>-<service>-<instance>.<node>
- *        .<base-domain> plus the alias domains <alias>.<node>.<base-domain>;
- *        running: route to cluster <container>-<service>; stopped: a 503
- *        direct response with a JSON body (no cluster, so no internal
- *        port ever reaches a client);
- *   CDS  one EDS cluster <container>-<service> per running service;
- *   EDS  its ClusterLoadAssignment: container address + internal port.
+ *   RDS  RouteConfiguration "containers": one virtual host "containers"
+ *        for "*.<base-domain>" and every custom domain of the node's
+ *        containers, prefix "/" to cluster "containers";
+ *   CDS  Cluster "containers": ORIGINAL_DST, CLUSTER_PROVIDED (the
+ *        routing filter chooses the address);
+ *   EDS  nothing (still served, empty, to clients that ask);
+ *   Project    (dataplane.containers.v1) every project with a container on
+ *        the node: id, alias, policy (the project's permissions);
+ *   Container  one per container of the node: id, project, state,
+ *        addresses, services and internal ports, aliases, machine,
+ *        pod_slug, policy (the container's own permissions, if any). A
+ *        stopped container is sent without addresses and services, so its
+ *        internal ports never reach the data plane.
  * Resources are built as proto3 JSON and decoded through xds/pbjson.h, so
  * they are checked against the same schema the data plane uses. */
 #ifndef DP_STUB_FLEET_XLATE_H
@@ -26,14 +36,24 @@ typedef enum dp_xtype {
     DP_XT_CDS,
     DP_XT_RDS,
     DP_XT_EDS,
+    DP_XT_PROJECT, /* before containers: a container's project is there first */
+    DP_XT_CONTAINER,
     DP_XT_COUNT,
 } dp_xtype_t;
 
 /* Type URLs, indexed by dp_xtype_t. */
 extern const char *const dp_xlate_type_url[DP_XT_COUNT];
 
+/* Short names for logs and GET /status: LDS, CDS, RDS, EDS, Project,
+ * Container. */
+extern const char *const dp_xlate_type_short[DP_XT_COUNT];
+
 /* DP_XT_* of a type URL, or -1. */
 int dp_xlate_type_of(const char *type_url);
+
+/* Is type t subscribed as a wildcard when a client names nothing (LDS,
+ * CDS and the catalogue types)? */
+int dp_xlate_type_wildcard(int t);
 
 typedef struct dp_xres {
     char *name;

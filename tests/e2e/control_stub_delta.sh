@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# control-stub, slice 2: Delta ADS to the real data plane (routed, a removed
-# container is seen as removed), GET /status on the admin port (connected,
-# ACKed versions, a NACK with its error, disconnected), and --replay of the
-# data plane's own --xds-record of that session to a fresh data plane.
+# control-stub, slice 2: Delta ADS to the real data plane (routed through
+# the container routing filter and the Container / Project catalogue; a
+# removed container is sent as a removal and is unknown to the data plane),
+# GET /status on the admin port (connected, ACKed versions of every type, a
+# NACK with its error, disconnected), and --replay of the data plane's own
+# --xds-record of that session to a fresh data plane.
 . "$(dirname "$0")/lib.sh"
 
 STUB="$(dirname "$DP_BIN")/control-stub/control-stub"
@@ -26,7 +28,7 @@ write_fleet() { # write_fleet FILE WITH_C1(0|1)
     cat <<YAML
 nodes:
 - { name: $NODE, base_domain: $BASE, listener: { address: 127.0.0.1, port: $LISTEN_PORT } }
-projects: [{ id: $PROJ, alias: demo }]
+projects: [{ id: $PROJ, alias: demo, permissions: { default: allow } }]
 containers:
 - { id: $C2, project: demo, node: $NODE, state: stopped, address: 127.0.0.1, services: [http-$APP2_PORT] }
 - { id: $C3, project: demo, node: $NODE, state: running, address: 127.0.0.1, services: [http-$APP2_PORT] }
@@ -90,25 +92,30 @@ check "delta: container URL routed" wait_get "$H1" 200 5000
 expect_eq "delta: reaches the upstream" "$(get "$H1")" "hello from app 200"
 expect_eq "delta: second container" "$(get "$H3")" "hello from app2 200"
 expect_eq "delta: stopped container 503" "$(get "$H2" | tail -c 4)" " 503"
-check "the stub served the stream as delta" grep -q "sent CDS version 1 .*(delta: 2 resources, 0 removed)" "$WORK/stub.log"
+check "the stub served the stream as delta" grep -q "sent CDS version 1 .*(delta: 1 resources, 0 removed)" "$WORK/stub.log"
+check "the catalogue went as delta: 3 containers" grep -q "sent Container version 1 .*(delta: 3 resources, 0 removed)" "$WORK/stub.log"
+check "and 1 project" grep -q "sent Project version 1 .*(delta: 1 resources, 0 removed)" "$WORK/stub.log"
 check "the stub logged delta ACKs" grep -q "node $NODE: ACK RDS version 1" "$WORK/stub.log"
 
 # --- /status after the ACKs ---------------------------------------------
 check "/status: node connected" wait_jget "$N['connected']" True 2000
-for t in LDS CDS RDS EDS; do
+for t in LDS CDS RDS Project Container; do
     expect_eq "/status: $t version ACKed = sent" "$(jget "$N['types']['$t']['version_acked'] + '=' + $N['types']['$t']['version_sent']")" "1=1"
 done
 
-# --- removal: the data plane sees the cluster removed -------------------
+expect_eq "/status: EDS is not subscribed (no EDS cluster)" "$(jget "$N['types']['EDS']['version_acked']")" "None"
+
+# --- removal: the data plane sees the container removed ------------------
 write_fleet "$WORK/fleet.new" 0
 mv "$WORK/fleet.new" "$FLEET"
-check "removed container: 404 for its host" wait_get "$H1" 404 3000
-check "the stub sent CDS and EDS removals" grep -qE "sent CDS version 2 .*\(delta: 0 resources, 1 removed\)" "$WORK/stub.log"
-grep -qE "sent EDS version 2 .*\(delta: 0 resources, 1 removed\)" "$WORK/stub.log" && ok "EDS removal sent" || fail "EDS removal sent"
+check "removed container: unknown (503) for its host" wait_get "$H1" 503 3000
+expect_eq "removed container: its body" "$(get "$H1")" '{"error": "container not found", "status": 503} 503'
+check "the stub sent the Container removal" grep -qE "sent Container version 2 .*\(delta: 0 resources, 1 removed\)" "$WORK/stub.log"
+check "and nothing else" bash -c "! grep -qE 'sent (LDS|CDS|RDS|EDS|Project) version 2' '$WORK/stub.log'"
 expect_eq "other container still routed" "$(get "$H3")" "hello from app2 200"
-check "/status: CDS version 2 ACKed" wait_jget "$N['types']['CDS']['version_acked']" 2 2000
+check "/status: Container version 2 ACKed" wait_jget "$N['types']['Container']['version_acked']" 2 2000
 c=$(curl -s -m 3 "http://127.0.0.1:$ADMIN_PORT/clusters" 2>/dev/null)
-expect_not_contains "data plane no longer has the removed cluster" "$c" "$C1-http-$APP_PORT"
+expect_contains "the data plane's one cluster is the ORIGINAL_DST one" "$c" "containers::"
 
 # --- a NACK, with its error, in /status ----------------------------------
 # the probe needs the pinned node packages of tests/xds
@@ -143,8 +150,9 @@ RP_PID=$!; PIDS+=($RP_PID)
 wait_port "$RP_PORT" || { fail "replay stub did not listen"; cat "$WORK/replay.log"; finish; }
 bootstrap "$WORK/boot2.yaml" "$RP_PORT" "$ADMIN_PORT"   # start_dataplane waits on $ADMIN_PORT
 start_dataplane "$WORK/boot2.yaml" || { fail "data plane (replay) start"; tail -5 "$WORK/dataplane.log"; finish; }
-check "replay: removed container ends 404 (as recorded)" wait_get "$H1" 404 5000
 check "replay: running container routed" wait_get "$H3" 200 5000
+check "replay: removed container ends unknown, 503 (as recorded)" wait_get "$H1" 503 5000
+expect_eq "replay: the removed container's body" "$(get "$H1")" '{"error": "container not found", "status": 503} 503'
 expect_eq "replay: reaches the upstream" "$(get "$H3")" "hello from app2 200"
 expect_eq "replay: stopped container 503" "$(get "$H2" | tail -c 4)" " 503"
 n_rec=$(grep -c '"dir": "recv"' "$WORK/rec.jsonl")

@@ -1,0 +1,53 @@
+/* Internal to the fleet parser (fleet.c, fleet_perms.c): the parse
+ * context and the checks both files use. Every function that fails
+ * returns DP_EINVAL with "FILE:LINE:COL: PATH: reason" in c->errbuf. */
+#ifndef DP_STUB_FLEET_INT_H
+#define DP_STUB_FLEET_INT_H
+
+#include <stddef.h>
+
+#include "control-stub/fleet.h"
+#include "xds/cfgtree.h"
+
+typedef struct dp_fleet_pctx {
+    const char *file;
+    char *errbuf;
+    size_t errlen;
+    dp_fleet_t *f;
+} dp_fleet_pctx_t;
+
+/* "FILE:LINE:COL: PATH: reason" at node `n`. Always returns DP_EINVAL. */
+__attribute__((format(printf, 4, 5))) int dp_fleet__err(dp_fleet_pctx_t *c, const dp_cfgnode_t *n,
+                                                        const char *path, const char *fmt, ...);
+
+/* Keys allowed in a map (NULL-terminated); anything else is an error
+ * naming the key. */
+int dp_fleet__check_keys(dp_fleet_pctx_t *c, const dp_cfgnode_t *map, const char *path,
+                         const char *const *allowed);
+
+int dp_fleet__want_map(dp_fleet_pctx_t *c, const dp_cfgnode_t *n, const char *path);
+
+/* A required (or, with `optional`, possibly absent: *out = NULL) scalar
+ * string field `key` of `map`; *node (if not NULL) receives its node. */
+int dp_fleet__get_str(dp_fleet_pctx_t *c, const dp_cfgnode_t *map, const char *key, const char *path,
+                      int optional, const dp_cfgnode_t **node, const char **out);
+
+/* Optional boolean `key` of `map` (true/false); absent leaves *out. */
+int dp_fleet__get_bool(dp_fleet_pctx_t *c, const dp_cfgnode_t *map, const char *key, const char *path,
+                       int *out);
+
+/* Lower-case DNS label [a-z0-9-], 1..63, no leading/trailing '-'. */
+int dp_fleet__is_label(const char *s);
+/* Dot-separated labels, at most 253 characters. */
+int dp_fleet__is_domain(const char *s);
+
+/* Reads `name` relative to the fleet file's directory (absolute names as
+ * they are). NULL with errbuf set at node `n` on failure. */
+char *dp_fleet__read_rel(dp_fleet_pctx_t *c, const dp_cfgnode_t *n, const char *path, const char *name);
+
+/* `permissions:` at `v` (a map; v may be NULL or null: not set). */
+int dp_fleet__parse_perms(dp_fleet_pctx_t *c, const dp_cfgnode_t *v, const char *path, dp_fleet_perms_t *out);
+
+void dp_fleet__perms_free(dp_fleet_perms_t *p);
+
+#endif
