@@ -67,7 +67,6 @@ struct dp_policy {
     _Atomic int refcnt;
     bool default_allow;
     bool forward_credentials;
-    bool has_password, has_bearer; /* credential groups, for the 401 challenge */
     group_t *groups;
     size_t n_groups;
 };
@@ -258,8 +257,6 @@ dp_policy_t *dp_policy_compile(const ProtobufCMessage *msg, char *errbuf, size_t
             dp_policy_unref(p);
             return NULL;
         }
-        p->has_password |= p->groups[i].kind == G_PASSWORD;
-        p->has_bearer |= p->groups[i].kind == G_JWT || p->groups[i].kind == G_TOKEN;
     }
     return p;
 }
@@ -400,7 +397,7 @@ typedef struct eval {
     dp_slice_t svc;
     creds_t c;
     size_t next;   /* next group to look at */
-    bool member;   /* of some group (authenticated) */
+    bool *member;  /* per group: the request is a member */
     dp_policy_pending_t *pending;
     dp_policy_done_t done;
     void *arg;
@@ -432,28 +429,31 @@ static void strip_creds(eval_t *e)
     }
 }
 
-static const char *challenge_of(const eval_t *e)
-{
-    size_t n;
-    dp_slice_t host = e->s->authority;
-    if (e->p->has_password)
-        return dp_arena_printf(&e->s->arena, &n, "Basic realm=\"%.*s\"", (int)host.len, host.base);
-    return dp_arena_printf(&e->s->arena, &n, "Bearer realm=\"%.*s\"", (int)host.len, host.base);
-}
-
-/* The final decision once every group was looked at. */
+/* The final decision once every group was looked at and none granted:
+ * 401 when credentials could still get the request through (a credential
+ * group the request is not a member of grants the service and method),
+ * else 403. The challenge names the scheme of such a group: Basic when a
+ * password group would grant, else Bearer. */
 static int conclude(eval_t *e, const char **challenge)
 {
+    bool basic = false, bearer = false;
     *challenge = NULL;
     if (e->p->default_allow)
         return DP_POLICY_ALLOW;
-    if (e->member)
-        return DP_POLICY_FORBIDDEN;
-    if (e->p->has_password || e->p->has_bearer) {
-        *challenge = challenge_of(e);
-        return DP_POLICY_UNAUTHENTICATED;
+    for (size_t i = 0; i < e->p->n_groups; i++) {
+        const group_t *g = &e->p->groups[i];
+        if (g->kind == G_IP || e->member[i] || !grants(g, e->svc.base, e->svc.len, e->s->method))
+            continue;
+        basic |= g->kind == G_PASSWORD;
+        bearer |= g->kind != G_PASSWORD;
     }
-    return DP_POLICY_FORBIDDEN;
+    if (!basic && !bearer)
+        return DP_POLICY_FORBIDDEN;
+    size_t n;
+    dp_slice_t host = e->s->authority;
+    *challenge = dp_arena_printf(&e->s->arena, &n, "%s realm=\"%.*s\"", basic ? "Basic" : "Bearer", (int)host.len,
+                                 host.base);
+    return DP_POLICY_UNAUTHENTICATED;
 }
 
 static void on_password_done(void *arg, int result);
@@ -496,7 +496,7 @@ static int run(eval_t *e, const char **challenge)
         }
         }
         if (is_member) {
-            e->member = true;
+            e->member[e->next - 1] = true;
             if (grants(g, e->svc.base, e->svc.len, e->s->method)) {
                 strip_creds(e);
                 return DP_POLICY_ALLOW;
@@ -512,6 +512,7 @@ static int run(eval_t *e, const char **challenge)
 static void eval_free(eval_t *e)
 {
     dp_policy_unref((dp_policy_t *)e->p);
+    free(e->member);
     free(e);
 }
 
@@ -525,7 +526,7 @@ static void on_password_done(void *arg, int result)
     e->req = NULL;
     e->pending->job = NULL;
     if (result == DP_HTPASSWD_ALLOW) {
-        e->member = true;
+        e->member[e->next - 1] = true;
         if (grants(g, e->svc.base, e->svc.len, e->s->method)) {
             strip_creds(e);
             r = DP_POLICY_ALLOW;
@@ -554,6 +555,7 @@ int dp_policy_check(const dp_policy_t *p, struct dp_stream *s, const char *servi
         return p->default_allow ? DP_POLICY_ALLOW : DP_POLICY_FORBIDDEN;
     eval_t *e = dp_xcalloc(1, sizeof(*e));
     e->p = dp_policy_ref((dp_policy_t *)p);
+    e->member = dp_xcalloc(p->n_groups, sizeof(*e->member));
     e->s = s;
     e->svc = dp_slice(service, service_len);
     e->pending = pending;
