@@ -441,6 +441,9 @@ void dp_ads_stream_start(dp_ads_t *a)
         }
         dp_ads__names_free(&need);
     }
+    /* static listeners may run the container routing filter: nothing else
+     * would trigger the catalogue's first subscription on this stream */
+    subscribe_catalogue(a);
 }
 
 void dp_ads_stream_closed(dp_ads_t *a)

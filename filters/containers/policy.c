@@ -470,7 +470,9 @@ static int run(eval_t *e, const char **challenge)
             is_member = dp_cidr_set_match_str(g->cidrs, e->s->remote_addr);
             break;
         case G_TOKEN:
-            is_member = e->c.bearer.len > 0 && token_member(g, e->c.bearer);
+            /* an opaque token only in Authorization (docs/permissions.md);
+             * the access_token parameter is for JWTs */
+            is_member = e->c.bearer.len > 0 && !e->c.bearer_from_query && token_member(g, e->c.bearer);
             break;
         case G_JWT:
             is_member = e->c.bearer.len > 0 && jwt_member(g, e->s, e->c.bearer);
