@@ -125,6 +125,9 @@ static bool in_config(const dp_pool_t *p, const dp_snapshot_t *snap)
     const dp_cluster_cfg_t *c = dp_snapshot_find_cluster(snap, p->rt->name, strlen(p->rt->name));
     if (c == NULL)
         return false;
+    /* ORIGINAL_DST: any address a filter picks belongs to the cluster */
+    if (c->type == DP_CLUSTER_ORIGINAL_DST)
+        return true;
     for (size_t i = 0; i < c->n_endpoints; i++)
         if (c->endpoints[i].addrlen == p->addrlen && memcmp(&c->endpoints[i].addr, &p->addr, p->addrlen) == 0)
             return true;
