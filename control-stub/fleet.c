@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,13 +508,12 @@ static int parse_unique_label(pctx_t *c, const dp_cfgnode_t *m, const char *key,
     snprintf(p, sizeof p, "%s.%s", path, key);
     if (!dp_fleet__is_label(s))
         return perr(c, v, p, "bad %s '%s': expected a DNS label [a-z0-9-]", key, s);
-    for (size_t j = 0; j < self; j++) {
-        const dp_fleet_container_t *o = &c->f->containers[j];
-        const char *theirs = strcmp(key, "machine") == 0 ? o->machine : o->pod_slug;
-        if (theirs && strcmp(theirs, s) == 0)
-            return perr(c, v, p, "%s '%s' already belongs to container %s", key, s, o->id);
-    }
+    dp_stub_index_t *ix = strcmp(key, "machine") == 0 ? &c->machines : &c->pods;
+    size_t j = dp_stub_index_get(ix, s);
+    if (j != (size_t)-1)
+        return perr(c, v, p, "%s '%s' already belongs to container %s", key, s, c->f->containers[j].id);
     *out = dp_stub_xstrdup(s);
+    dp_stub_index_put(ix, *out, self);
     return 0;
 }
 
@@ -535,9 +535,9 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
         dp_fleet_container_t *ct = &f->containers[f->ncontainers];
         if ((rc = parse_id(c, m, path, ct->id)))
             return rc;
-        for (size_t j = 0; j < f->ncontainers; j++)
-            if (strcmp(f->containers[j].id, ct->id) == 0)
-                return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate container id '%s'", ct->id);
+        if (dp_stub_index_get(&c->ids, ct->id) != (size_t)-1)
+            return perr(c, dp_cfgtree_get(m, "id"), path, "duplicate container id '%s'", ct->id);
+        dp_stub_index_put(&c->ids, ct->id, f->ncontainers);
         f->ncontainers++;
 
         if ((rc = dp_fleet__get_str(c, m, "project", path, 0, &v, &s)))
@@ -598,9 +598,8 @@ static int check_domain(pctx_t *c, const dp_cfgnode_t *v, const char *path, cons
             return perr(c, v, path, "domain '%s' is under the base domain %s of node %s: use name instead", s,
                         b, f->nodes[j].name);
     }
-    for (size_t j = 0; j < f->naliases; j++)
-        if (f->aliases[j].domain && strcmp(f->aliases[j].domain, s) == 0)
-            return perr(c, v, path, "duplicate domain '%s'", s);
+    if (dp_stub_index_get(&c->domains, s) != (size_t)-1)
+        return perr(c, v, path, "duplicate domain '%s'", s);
     return 0;
 }
 
@@ -627,9 +626,8 @@ static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
             snprintf(p2, sizeof p2, "%s.name", path);
             if (!dp_fleet__is_label(s))
                 return perr(c, v, p2, "bad alias name '%s': expected a DNS label [a-z0-9-]", s);
-            for (size_t j = 0; j < f->naliases; j++)
-                if (f->aliases[j].name && strcmp(f->aliases[j].name, s) == 0)
-                    return perr(c, v, p2, "duplicate alias '%s'", s);
+            if (dp_stub_index_get(&c->aliases, s) != (size_t)-1)
+                return perr(c, v, p2, "duplicate alias '%s'", s);
         }
         if (d) {
             snprintf(p2, sizeof p2, "%s.domain", path);
@@ -638,16 +636,21 @@ static int parse_aliases(pctx_t *c, const dp_cfgnode_t *seq)
         }
         a->name = s ? dp_stub_xstrdup(s) : NULL;
         a->domain = d ? dp_stub_xstrdup(d) : NULL;
+        if (a->name)
+            dp_stub_index_put(&c->aliases, a->name, f->naliases);
+        if (a->domain)
+            dp_stub_index_put(&c->domains, a->domain, f->naliases);
         f->naliases++;
 
         if ((rc = dp_fleet__get_str(c, m, "container", path, 0, &v, &s)))
             return rc;
         snprintf(p2, sizeof p2, "%s.container", path);
-        size_t ci = f->ncontainers;
-        for (size_t j = 0; j < f->ncontainers; j++)
-            if (strcasecmp(f->containers[j].id, s) == 0)
-                ci = j;
-        if (ci == f->ncontainers)
+        char low[DP_FLEET_ID_LEN + 1] = "";
+        size_t sl = strlen(s);
+        for (size_t k = 0; k < sl && k < DP_FLEET_ID_LEN; k++)
+            low[k] = (char)tolower((unsigned char)s[k]);
+        size_t ci = sl == DP_FLEET_ID_LEN ? dp_stub_index_get(&c->ids, low) : (size_t)-1;
+        if (ci == (size_t)-1)
             return perr(c, v, p2, "unknown container '%s'", s);
         a->container = ci;
 
@@ -690,7 +693,7 @@ int dp_fleet_parse(const char *text, size_t len, const char *filename, dp_fleet_
     static const char *const keys[] = {"defaults", "nodes", "projects", "containers", "aliases", NULL};
     dp_cfgnode_t *root = NULL;
     const dp_cfgnode_t *seq;
-    pctx_t c = {filename ? filename : "<input>", errbuf, errlen, NULL};
+    pctx_t c = {.file = filename ? filename : "<input>", .errbuf = errbuf, .errlen = errlen};
     *out = NULL;
     int rc = dp_cfgtree_parse(text, len, c.file, &root, errbuf, errlen);
     if (rc)
@@ -717,11 +720,15 @@ int dp_fleet_parse(const char *text, size_t len, const char *filename, dp_fleet_
         goto fail;
     if ((rc = get_seq(&c, root, "aliases", &seq)) || (seq && (rc = parse_aliases(&c, seq))))
         goto fail;
-    dp_cfgtree_free(root);
+    rc = 0;
     *out = c.f;
-    return 0;
-
+    c.f = NULL;
 fail:
+    dp_stub_index_free(&c.ids);
+    dp_stub_index_free(&c.aliases);
+    dp_stub_index_free(&c.domains);
+    dp_stub_index_free(&c.machines);
+    dp_stub_index_free(&c.pods);
     dp_cfgtree_free(root);
     dp_fleet_free(c.f);
     return rc;

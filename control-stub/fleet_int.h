@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "control-stub/fleet.h"
+#include "control-stub/stub_util.h"
 #include "xds/cfgtree.h"
 
 typedef struct dp_fleet_pctx {
@@ -14,6 +15,11 @@ typedef struct dp_fleet_pctx {
     char *errbuf;
     size_t errlen;
     dp_fleet_t *f;
+    /* O(1) uniqueness checks and lookups while parsing */
+    dp_stub_index_t ids;     /* container id -> index */
+    dp_stub_index_t aliases; /* alias name -> index */
+    dp_stub_index_t domains; /* custom domain -> index */
+    dp_stub_index_t machines, pods; /* machine name / pod slug -> container index */
 } dp_fleet_pctx_t;
 
 /* "FILE:LINE:COL: PATH: reason" at node `n`. Always returns DP_EINVAL. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -90,4 +91,53 @@ void dp_stub_log(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "%s.%03dZ control-stub: %s\n", ts, (int)(tv.tv_usec / 1000), msg);
     fflush(stderr);
+}
+
+static size_t index_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+size_t dp_stub_index_get(const dp_stub_index_t *x, const char *key)
+{
+    if (x->cap == 0)
+        return (size_t)-1;
+    for (size_t i = index_hash(key) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+        if (x->keys[i] == NULL)
+            return (size_t)-1;
+        if (strcmp(x->keys[i], key) == 0)
+            return x->vals[i];
+    }
+}
+
+void dp_stub_index_put(dp_stub_index_t *x, const char *key, size_t val)
+{
+    if (2 * (x->n + 1) > x->cap) {
+        dp_stub_index_t g = {NULL, NULL, x->cap ? 2 * x->cap : 64, 0};
+        g.keys = dp_stub_xcalloc(g.cap, sizeof(*g.keys));
+        g.vals = dp_stub_xcalloc(g.cap, sizeof(*g.vals));
+        for (size_t i = 0; i < x->cap; i++)
+            if (x->keys[i])
+                dp_stub_index_put(&g, x->keys[i], x->vals[i]);
+        dp_stub_index_free(x);
+        *x = g;
+    }
+    size_t i = index_hash(key) & (x->cap - 1);
+    while (x->keys[i])
+        i = (i + 1) & (x->cap - 1);
+    x->keys[i] = key;
+    x->vals[i] = val;
+    x->n++;
+}
+
+void dp_stub_index_free(dp_stub_index_t *x)
+{
+    free(x->keys);
+    free(x->vals);
+    x->keys = NULL;
+    x->vals = NULL;
+    x->cap = x->n = 0;
 }
