@@ -845,7 +845,13 @@ int dp_stubsrv_create(const char *listen, dp_stubsrv_t **out, int *port, char *e
     dp_stubsrv_t *srv = dp_stub_xcalloc(1, sizeof *srv);
     srv->nonce_epoch = (unsigned long long)time(NULL);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
-    srv->server = grpc_server_create(NULL, NULL);
+    /* A data plane holding 100k containers resubscribes with 100k
+     * initial_resource_versions (~5 MB): above grpc's 4 MiB default. */
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = 64 << 20},
+    };
+    grpc_channel_args chargs = {.num_args = 1, .args = args};
+    srv->server = grpc_server_create(&chargs, NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
     grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
     int p = grpc_server_add_http2_port(srv->server, listen, cr);

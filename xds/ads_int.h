@@ -41,8 +41,10 @@
  * a cluster's cfg is replaced when its ClusterLoadAssignment changes. */
 typedef struct ads_ver {
     dp_res_type_t type;
-    uint8_t *raw; /* the encoded resource (meta raw, change detection) */
+    uint8_t *raw; /* the encoded resource (meta raw, change detection); NULL for
+                     catalogue types, which keep only its digest (100k copies) */
     size_t len;
+    uint64_t digest; /* catalogue types: hash of the encoded resource */
     char *version;           /* SotW: the response's version_info; Delta: Resource.version */
     uint64_t updated_ms;     /* wall clock */
     ProtobufCMessage *msg;   /* decoded Cluster (re-translated with its CLA) or CLA; else NULL */

@@ -631,9 +631,25 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
     return rc;
 }
 
+/* 64-bit FNV-1a then a mix: change detection of catalogue resources (an
+ * unchanged resource re-sent by a server is not re-applied). */
+static uint64_t bytes_digest(const uint8_t *d, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ d[i]) * 1099511628211ull;
+    h ^= h >> 31;
+    h *= 0x7fb5d329728ea185ull;
+    return h ^ (h >> 27);
+}
+
 static bool same_bytes(const ads_ver_t *v, const uint8_t *data, size_t len)
 {
-    return v != NULL && v->len == len && (len == 0 || memcmp(v->raw, data, len) == 0);
+    if (v == NULL || v->len != len)
+        return false;
+    if (v->raw == NULL)
+        return v->digest == bytes_digest(data, len);
+    return len == 0 || memcmp(v->raw, data, len) == 0;
 }
 
 bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint8_t *data, size_t len,
@@ -694,9 +710,13 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
         dp_ads__reject(a, type, name, data, len, version, err);
         return false;
     }
-    v->raw = dp_xmalloc(len ? len : 1);
-    if (len)
-        memcpy(v->raw, data, len);
+    if (DP_RES_IN_SNAPSHOT(type)) {
+        v->raw = dp_xmalloc(len ? len : 1);
+        if (len)
+            memcpy(v->raw, data, len);
+    } else {
+        v->digest = bytes_digest(data, len);
+    }
     v->len = len;
     v->version = sdup(version);
     v->updated_ms = dp_wall_ms();
