@@ -57,8 +57,9 @@
 # functional check failed (a wrong status code), not for a missed target.
 #
 # Output: a table, and bench/results/containers-scale-<date>.json with the
-# machine (nproc, CPU model, kernel, memory), the commit (git rev-parse; with
-# tree_dirty when tracked files differ from it), N and every number.
+# machine (nproc, CPU model, kernel, memory), the commit built and measured
+# (git rev-parse before the build; tree_dirty when tracked files differed
+# from it), N and every number.
 #
 # Polling uses a keep-alive Python client, not a curl per try: spawning curl
 # costs several ms on this machine, the same order as what is measured.
@@ -69,6 +70,9 @@ N=${1:-100000}
 BUILD=${BUILD:-build}
 CHANGES=${CHANGES:-$([ "$N" -gt 20000 ] && echo 1 || echo 3)}
 scripts/install-deps.sh --bench
+# the commit of what is built and measured (the tree may move during a run)
+COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo 1 || echo 0)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target dataplane control-stub >/dev/null
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the tree
@@ -78,4 +82,5 @@ cc -O2 -o "$W/origin" bench/upstream.c
 python3 bench/containers/scale.py "$N" --build "$(cd "$BUILD" && pwd)" --origin-bin "$W/origin" \
     --seconds "${SECONDS_PER_RATE:-3}" --rounds "${ROUNDS:-5}" --changes "$CHANGES" --timeout "${TIMEOUT:-3600}" \
     --replay-changes "${REPLAY_CHANGES:-200}" --perf-rounds "${PERF_ROUNDS:-3}" \
+    --commit "$COMMIT" --dirty "$DIRTY" \
     ${KEEP:+--keep}

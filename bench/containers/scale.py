@@ -596,9 +596,10 @@ def report(a, r):
     n = a.n
     out = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "commit": git("rev-parse", "HEAD"),
-        "commit_short": git("rev-parse", "--short", "HEAD"),
-        "tree_dirty": git("status", "--porcelain", "--untracked-files=no") not in ("", "unknown"),
+        "commit": a.commit or git("rev-parse", "HEAD"),
+        "commit_short": (a.commit or git("rev-parse", "HEAD"))[:7],
+        "tree_dirty": bool(a.dirty) if a.dirty is not None else
+        git("status", "--porcelain", "--untracked-files=no") not in ("", "unknown"),
         "machine": machine(),
         "containers": n,
         "setup": {
@@ -736,6 +737,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     ap.add_argument("--no-perf", dest="perf", action="store_false", help="skip the perf attribution")
     ap.add_argument("--perf-rounds", type=int, default=3)
+    ap.add_argument("--commit", help="the commit built (default: git rev-parse HEAD when the report is written)")
+    ap.add_argument("--dirty", type=int, help="1 when tracked files differed from --commit at build time")
     ap.add_argument("--replay-changes", type=int, default=200,
                     help="one-container changes replayed to a fresh data plane holding N (0: skip)")
     a = ap.parse_args()
