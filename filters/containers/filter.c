@@ -239,6 +239,9 @@ static dp_filter_status_t on_request_headers(dp_stream_t *s, const void *config,
         size_t n;
         char *name = dp_arena_printf(&s->arena, &n, "http-%u", (unsigned)port);
         svc = dp_slice(name, n);
+    } else {
+        /* r lives on this stack frame; a pending policy check outlives it */
+        svc = dp_slice(dp_arena_strndup(&s->arena, svc.base, svc.len), svc.len);
     }
 
     /* the record stays alive for the request, whatever the catalogue does */
