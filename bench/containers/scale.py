@@ -249,6 +249,41 @@ def stuck_reason(dp_log, after_wall):
     return None
 
 
+def change_timeline(stub_log, dp_log, wall_c, wall_ok):
+    """What the two logs say about one fleet edit made at wall_c and seen
+    routable at wall_ok (None: never): ms from the edit to the stub's
+    translation, reload and send, and the data plane's processing. When the
+    ADS stream died meanwhile, the send that counts is the last one before
+    wall_ok (on the new stream), and the first one is reported apart."""
+    ch = {}
+    ms = lambda t: round((t - wall_c) * 1e3, 1)  # noqa: E731
+    xl = stub_log_times(stub_log, r"^node %s: .* containers; versions" % fleet.NODE, wall_c)
+    if xl:  # inotify wake-up + YAML load + translation of the whole fleet
+        ch["stub_translated_ms"] = ms(xl[0][0])
+    rel = stub_log_times(stub_log, r"^fleet .* reloaded", wall_c)
+    if rel:
+        ch["stub_reloaded_ms"] = ms(rel[0][0])
+    snt = [t for t, _ in stub_log_times(stub_log, r"sent Container version", wall_c)]
+    if wall_ok is not None:
+        before = [t for t in snt if t <= wall_ok + 0.002]
+        if before and before[-1] != snt[0]:
+            ch["stub_first_sent_ms"] = ms(snt[0])
+        snt = before[-1:]
+    if snt:
+        ch["stub_sent_ms"] = ms(snt[0])
+    closed = dp_stream_closures(dp_log, wall_c)
+    if closed:  # the stream did not survive the change
+        ch["dp_stream_closures"] = len(closed)
+        ch["dp_stream_closure_reasons"] = sorted(set(re.sub(r"\d+ vs\. ", "N vs. ", w) for _, w in closed))
+    proc = [p for p in dp_processed(dp_log, snt[0] if snt else wall_c) if p[1] > 0]
+    if proc:
+        ch["dp_apply_ms"] = proc[0][2]
+        ch["dp_response_bytes"] = proc[0][1]
+        if snt:  # the stub's send to the data plane's end of processing: transfer + decode + apply
+            ch["stub_sent_to_dp_done_ms"] = round((proc[0][0] - snt[0]) * 1e3, 1)
+    return ch
+
+
 def wrk(port, host, seconds, headers):
     cmd = ["taskset", "-c", TOOLS_CORE, "wrk", "-t1", "-c2", "-d%ds" % seconds, "--latency", "-H", "Host: " + host]
     for k, v in headers.items():
@@ -524,26 +559,8 @@ class Run:
                       "gave_up_after_s": round(time.monotonic() - t_c, 1)}
                 print("one change #%d: %s" % (k + 1, e), file=sys.stderr)
             time.sleep(0.2)  # let the log lines land
-            xl = stub_log_times(stub_log, r"^node %s: .* containers; versions" % fleet.NODE, wall_c)
-            if xl:  # inotify wake-up + YAML load + translation of the whole fleet
-                ch["stub_translated_ms"] = round((xl[0][0] - wall_c) * 1e3, 1)
-            rel = stub_log_times(stub_log, r"^fleet .* reloaded", wall_c)
-            snt = stub_log_times(stub_log, r"sent Container version .*delta: 1 resources, 0 removed", wall_c)
-            if rel:
-                ch["stub_reloaded_ms"] = round((rel[0][0] - wall_c) * 1e3, 1)
-            if snt:
-                ch["stub_sent_ms"] = round((snt[0][0] - wall_c) * 1e3, 1)
-            closed = dp_stream_closures(dp_log, wall_c)
-            if closed:  # the stream did not survive the change
-                ch["dp_stream_closures"] = len(closed)
-                ch["dp_stream_closure_reasons"] = sorted(set(re.sub(r"\d+ vs\. ", "N vs. ", w) for _, w in closed))
-            proc = [p for p in dp_processed(dp_log, snt[0][0] if snt else wall_c) if p[1] > 0]
-            if proc:
-                ch["dp_apply_ms"] = proc[0][2]
-                ch["dp_response_bytes"] = proc[0][1]
-                if snt:
-                    # stub's send to the data plane's end of processing: transfer + decode + apply
-                    ch["stub_sent_to_dp_done_ms"] = round((proc[0][0] - snt[0][0]) * 1e3, 1)
+            ch.update(change_timeline(stub_log, dp_log, wall_c,
+                                      wall_c + ch["routable_ms"] / 1e3 if ch["routable_ms"] is not None else None))
             changes.append(ch)
             self.check("one change #%d routable" % (k + 1), ch.get("failed", "yes"), "yes")
             if ch["routable_ms"] is None:
