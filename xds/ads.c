@@ -250,6 +250,8 @@ void dp_ads__recompute_deadline(dp_ads_t *a)
         const ads_type_t *t = &a->t[i];
         if (t->configured && !t->fetched)
             dl_min(&m, t->fetch_deadline);
+        if (!DP_RES_IN_SNAPSHOT(t->type) && !t->ever_ttl)
+            continue; /* nothing warms there, and nothing expires */
         for (size_t k = 0; k < t->store.n; k++) {
             const ads_res_t *r = t->store.v[k];
             if (r->warm)

@@ -100,6 +100,10 @@ typedef struct ads_type {
     uint64_t fetch_deadline; /* 0: none */
     bool fetched;            /* a response came or the initial fetch timed out */
     ads_store_t store;
+    /* Some resource of this type ever had a TTL: the timers must look at
+     * the store (catalogue types without TTLs are never scanned, so that a
+     * one-container response costs O(1), not O(containers)). */
+    bool ever_ttl;
 } ads_type_t;
 
 /* A static EDS cluster (bootstrap) gets its endpoints over ADS too. */

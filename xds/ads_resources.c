@@ -473,6 +473,8 @@ static void set_ttl(dp_ads_t *a, ads_res_t *r, uint64_t ttl_ms)
 {
     r->ttl_ms = ttl_ms;
     r->ttl_deadline = ttl_ms ? dp_ads__now(a) + ttl_ms : 0;
+    if (ttl_ms)
+        a->t[r->type].ever_ttl = true;
 }
 
 void dp_ads__heartbeat(dp_ads_t *a, dp_res_type_t type, const char *name, uint64_t ttl_ms)
@@ -893,6 +895,8 @@ void dp_ads__expire(dp_ads_t *a, uint64_t now)
     for (int t = 0; t < ADS_NTYPES; t++) {
         ads_store_t *s = &a->t[t].store;
         ads_names_t gone = {NULL, 0};
+        if (!DP_RES_IN_SNAPSHOT(t) && !a->t[t].ever_ttl)
+            continue;
         for (size_t i = 0; i < s->n; i++) {
             if (s->v[i]->ttl_deadline && s->v[i]->ttl_deadline <= now) {
                 gone.v = dp_xrealloc(gone.v, (gone.n + 1) * sizeof(*gone.v));
