@@ -58,6 +58,7 @@ typedef struct sub {
      * declared in initial_resource_versions) */
     char **known;
     char (*known_ver)[24];
+    dp_stub_index_t known_ix; /* known name -> index */
     size_t nknown;
 } sub_t;
 
@@ -262,6 +263,7 @@ static void stream_free(stream_t *s)
             free(s->subs[t].known[i]);
         free(s->subs[t].known);
         free(s->subs[t].known_ver);
+        dp_stub_index_free(&s->subs[t].known_ix);
     }
     if (s->recv_bb)
         grpc_byte_buffer_destroy(s->recv_bb);
@@ -404,20 +406,22 @@ static void res_version(const dp_xres_t *r, char out[24])
 
 static long known_find(const sub_t *sub, const char *name)
 {
-    for (size_t i = 0; i < sub->nknown; i++)
-        if (strcmp(sub->known[i], name) == 0)
-            return (long)i;
-    return -1;
+    size_t i = dp_stub_index_get(&sub->known_ix, name);
+    return i == (size_t)-1 ? -1 : (long)i;
 }
 
 static void known_set(sub_t *sub, const char *name, const char *ver)
 {
     long i = known_find(sub, name);
     if (i < 0) {
-        sub->known = dp_stub_xrealloc(sub->known, (sub->nknown + 1) * sizeof *sub->known);
-        sub->known_ver = dp_stub_xrealloc(sub->known_ver, (sub->nknown + 1) * sizeof *sub->known_ver);
+        if ((sub->nknown & (sub->nknown - 1)) == 0) { /* capacity doubles at each power of two */
+            size_t cap = sub->nknown ? 2 * sub->nknown : 1;
+            sub->known = dp_stub_xrealloc(sub->known, cap * sizeof *sub->known);
+            sub->known_ver = dp_stub_xrealloc(sub->known_ver, cap * sizeof *sub->known_ver);
+        }
         i = (long)sub->nknown++;
         sub->known[i] = dp_stub_xstrdup(name);
+        dp_stub_index_put(&sub->known_ix, sub->known[i], (size_t)i);
     }
     snprintf(sub->known_ver[i], sizeof sub->known_ver[i], "%s", ver);
 }
@@ -427,10 +431,13 @@ static void known_del(sub_t *sub, const char *name)
     long i = known_find(sub, name);
     if (i < 0)
         return;
+    dp_stub_index_del(&sub->known_ix, name);
     free(sub->known[i]);
     sub->nknown--;
     sub->known[i] = sub->known[sub->nknown];
     memcpy(sub->known_ver[i], sub->known_ver[sub->nknown], sizeof sub->known_ver[i]);
+    if ((size_t)i < sub->nknown)
+        dp_stub_index_set(&sub->known_ix, sub->known[i], (size_t)i);
 }
 
 static void names_del(sub_t *sub, const char *name)
@@ -444,11 +451,20 @@ static void names_del(sub_t *sub, const char *name)
     }
 }
 
+/* The set's items are sorted by name (dp_fleet_translate). */
 static const dp_xres_t *set_find(const dp_xset_t *set, const char *name)
 {
-    for (size_t i = 0; i < set->n; i++)
-        if (strcmp(set->items[i].name, name) == 0)
-            return &set->items[i];
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(set->items[mid].name, name);
+        if (c == 0)
+            return &set->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -66,7 +66,8 @@ static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, ch
     if (rc)
         return rc;
     dp_xres_t *r;
-    set->items = dp_stub_xrealloc(set->items, (set->n + 1) * sizeof *set->items);
+    if ((set->n & (set->n - 1)) == 0) /* capacity doubles at each power of two */
+        set->items = dp_stub_xrealloc(set->items, (set->n ? 2 * set->n : 1) * sizeof *set->items);
     r = &set->items[set->n++];
     r->name = dp_stub_xstrdup(name);
     r->msg = m;
@@ -187,7 +188,28 @@ static json_t *project_json(const dp_fleet_project_t *p)
     return j;
 }
 
-static json_t *container_json(const dp_fleet_t *f, size_t ci)
+/* first[ci] / next[ai]: the aliases of each container as chains, built
+ * once per translation (a scan of every alias per container is O(N^2)). */
+typedef struct alias_chains {
+    size_t *first, *next;
+} alias_chains_t;
+
+#define NO_ALIAS ((size_t)-1)
+
+static void chains_build(const dp_fleet_t *f, alias_chains_t *ch)
+{
+    ch->first = dp_stub_xmalloc((f->ncontainers + 1) * sizeof *ch->first);
+    ch->next = dp_stub_xmalloc((f->naliases + 1) * sizeof *ch->next);
+    for (size_t ci = 0; ci < f->ncontainers; ci++)
+        ch->first[ci] = NO_ALIAS;
+    /* backwards, so that each chain lists its aliases in file order */
+    for (size_t ai = f->naliases; ai-- > 0;) {
+        ch->next[ai] = ch->first[f->aliases[ai].container];
+        ch->first[f->aliases[ai].container] = ai;
+    }
+}
+
+static json_t *container_json(const dp_fleet_t *f, const alias_chains_t *ch, size_t ci)
 {
     const dp_fleet_container_t *c = &f->containers[ci];
     json_t *j =
@@ -202,10 +224,8 @@ static json_t *container_json(const dp_fleet_t *f, size_t ci)
         json_object_set_new(j, "services", services);
     }
     json_t *aliases = json_array();
-    for (size_t ai = 0; ai < f->naliases; ai++) {
+    for (size_t ai = ch->first[ci]; ai != NO_ALIAS; ai = ch->next[ai]) {
         const dp_fleet_alias_t *a = &f->aliases[ai];
-        if (a->container != ci)
-            continue;
         const char *svc = c->services[a->service].name;
         if (a->name)
             json_array_append_new(aliases, json_pack("{s:s,s:s,s:i}", "name", a->name, "service", svc,
@@ -252,10 +272,14 @@ int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *
             rc = add_res(&out->t[DP_XT_PROJECT], DP_XT_PROJECT, f->projects[pi].id,
                          project_json(&f->projects[pi]), errbuf, errlen);
     }
+    alias_chains_t ch;
+    chains_build(f, &ch);
     for (size_t ci = 0; ci < f->ncontainers && rc == 0; ci++)
         if (f->containers[ci].node == node)
             rc = add_res(&out->t[DP_XT_CONTAINER], DP_XT_CONTAINER, f->containers[ci].id,
-                         container_json(f, ci), errbuf, errlen);
+                         container_json(f, &ch, ci), errbuf, errlen);
+    free(ch.first);
+    free(ch.next);
     if (rc) {
         dp_xnode_clear(out);
         return rc;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,4 +141,46 @@ void dp_stub_index_free(dp_stub_index_t *x)
     x->keys = NULL;
     x->vals = NULL;
     x->cap = x->n = 0;
+}
+
+static size_t index_slot(const dp_stub_index_t *x, const char *key)
+{
+    if (x->cap == 0)
+        return (size_t)-1;
+    for (size_t i = index_hash(key) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+        if (x->keys[i] == NULL)
+            return (size_t)-1;
+        if (strcmp(x->keys[i], key) == 0)
+            return i;
+    }
+}
+
+void dp_stub_index_set(dp_stub_index_t *x, const char *key, size_t val)
+{
+    size_t i = index_slot(x, key);
+    if (i != (size_t)-1)
+        x->vals[i] = val;
+}
+
+/* Linear probing's backward-shift deletion: later entries of the probe run
+ * move up so that no lookup stops early at the hole. */
+void dp_stub_index_del(dp_stub_index_t *x, const char *key)
+{
+    size_t hole = index_slot(x, key);
+    if (hole == (size_t)-1)
+        return;
+    size_t mask = x->cap - 1;
+    x->keys[hole] = NULL;
+    x->n--;
+    for (size_t j = (hole + 1) & mask; x->keys[j]; j = (j + 1) & mask) {
+        size_t home = index_hash(x->keys[j]) & mask;
+        /* j's entry may fill the hole if its home is not in (hole, j] */
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays)
+            continue;
+        x->keys[hole] = x->keys[j];
+        x->vals[hole] = x->vals[j];
+        x->keys[j] = NULL;
+        hole = j;
+    }
 }

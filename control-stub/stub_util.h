@@ -23,6 +23,9 @@ typedef struct dp_stub_index {
 size_t dp_stub_index_get(const dp_stub_index_t *x, const char *key);
 /* Adds key -> val (the key must not be present). */
 void dp_stub_index_put(dp_stub_index_t *x, const char *key, size_t val);
+/* Changes the value of a present key; removes a key (no-op if absent). */
+void dp_stub_index_set(dp_stub_index_t *x, const char *key, size_t val);
+void dp_stub_index_del(dp_stub_index_t *x, const char *key);
 void dp_stub_index_free(dp_stub_index_t *x);
 
 /* Whole file, NUL-terminated, malloc'd; NULL with errno set on failure. */
