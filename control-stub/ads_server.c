@@ -452,20 +452,14 @@ static void names_del(sub_t *sub, const char *name)
 }
 
 /* The set's items are sorted by name (dp_fleet_translate). */
+static int cmp_name_res(const void *key, const void *item)
+{
+    return strcmp((const char *)key, ((const dp_xres_t *)item)->name);
+}
+
 static const dp_xres_t *set_find(const dp_xset_t *set, const char *name)
 {
-    size_t lo = 0, hi = set->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(set->items[mid].name, name);
-        if (c == 0)
-            return &set->items[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return set->n ? bsearch(name, set->items, set->n, sizeof(*set->items), cmp_name_res) : NULL;
 }
 
 /* Sends what the client's view lacks: resources whose version differs
