@@ -453,7 +453,7 @@ static int xl_per_filter(dp_xlate_t *x, void *const *entries, size_t n, dp_filte
 #define XL_PER_FILTER(x, m, out) xl_per_filter((x), (void *const *)(m)->typed_per_filter_config, \
                                                (m)->n_typed_per_filter_config, (out))
 
-static int xl_match(dp_xlate_t *x, const pb_match_t *m, dp_route_t *o)
+int dp_xlate__route_match(dp_xlate_t *x, const pb_match_t *m, dp_route_t *o)
 {
     const char *p;
 
@@ -505,7 +505,7 @@ static int xl_route(dp_xlate_t *x, const pb_route_t *r, dp_route_t *o)
     if (r->match == NULL)
         return dp_xlate__fail_at(x, "match", "required");
     saved = dp_xlate__push(x, "match");
-    rc = xl_match(x, r->match, o);
+    rc = dp_xlate__route_match(x, r->match, o);
     dp_xlate__pop(x, saved);
     if (rc != 0)
         return rc;

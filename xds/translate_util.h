@@ -154,6 +154,11 @@ int dp_xlate__api_config_source(dp_xlate_t *x, const Envoy__Config__Core__V3__Ap
 int dp_xlate__strmatch(dp_xlate_t *x, const Envoy__Type__Matcher__V3__StringMatcher *sm, dp_strmatch_t *o);
 int dp_xlate__hdrmatch(dp_xlate_t *x, const Envoy__Config__Route__V3__HeaderMatcher *h, dp_hdrmatch_t *o);
 
+/* envoy.config.route.v3.RouteMatch into the match fields of *o (path kind,
+ * path, case_sensitive, headers), as route.c matches them. On error what
+ * was allocated is owned by *o (header entries not reached are zeroed). */
+int dp_xlate__route_match(dp_xlate_t *x, const Envoy__Config__Route__V3__RouteMatch *m, dp_route_t *o);
+
 /* dp_translate_route_config() at the current path (the HCM's inline
  * route_config uses it). */
 int dp_xlate__route_config(dp_xlate_t *x, const Envoy__Config__Route__V3__RouteConfiguration *rc,

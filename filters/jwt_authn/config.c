@@ -465,48 +465,6 @@ static int build_tree(build_t *b, const pb_req_t *r, ja_tree_t **out)
 
 /* ---- rules ------------------------------------------------------------------------- */
 
-/* RouteMatch as the route table reads it (dataplane/http/route.c matches it). */
-static int xl_match(dp_xlate_t *x, const pb_match_t *m, dp_route_t *o)
-{
-    const char *p;
-    switch (m->path_specifier_case) {
-    case ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PREFIX:
-        o->path_kind = DP_PATHMATCH_PREFIX;
-        p = m->prefix;
-        break;
-    case ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH:
-        o->path_kind = DP_PATHMATCH_PATH;
-        p = m->path;
-        break;
-    case ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_SEPARATED_PREFIX:
-        o->path_kind = DP_PATHMATCH_SEPARATED_PREFIX;
-        p = m->path_separated_prefix ? m->path_separated_prefix : "";
-        if (p[0] == '\0' || strpbrk(p, "?#") != NULL || p[strlen(p) - 1] == '/')
-            return dp_xlate__fail_at(x, "path_separated_prefix",
-                                     "'%s' must be non-empty, without '?' or '#', and not end with '/'", p);
-        break;
-    default:
-        return dp_xlate__fail(x, "a path specifier (prefix, path or path_separated_prefix) is required");
-    }
-    if (p == NULL)
-        p = "";
-    o->path = dp_xstrdup(p);
-    o->path_len = strlen(p);
-    o->case_sensitive = dp_xlate__bool(m->case_sensitive, true);
-    if (m->n_headers) {
-        o->headers = dp_xcalloc(m->n_headers, sizeof(*o->headers));
-        for (size_t i = 0; i < m->n_headers; i++) {
-            size_t saved = dp_xlate__push_idx(x, "headers", i);
-            int rc = dp_xlate__hdrmatch(x, m->headers[i], &o->headers[i]);
-            dp_xlate__pop(x, saved);
-            o->n_headers = i + 1; /* freed on error too */
-            if (rc != 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
 static void free_match(dp_route_t *r)
 {
     free(r->path);
@@ -546,7 +504,7 @@ static int xl_rules(build_t *b, const pb_auth_t *m)
             rc = dp_xlate__fail_at(x, "match", "required");
         } else {
             size_t s2 = dp_xlate__push(x, "match");
-            rc = xl_match(x, r->match, route);
+            rc = dp_xlate__route_match(x, r->match, route);
             dp_xlate__pop(x, s2);
         }
         if (rc == 0 && r->requirement_type_case == ENVOY__EXTENSIONS__FILTERS__HTTP__JWT_AUTHN__V3__REQUIREMENT_RULE__REQUIREMENT_TYPE_REQUIRES) {
