@@ -10,6 +10,7 @@
 
 #include "dataplane/admin/admin_int.h"
 #include "dataplane/core/common.h"
+#include "dataplane/http/query.h"
 
 void dp_admin__buf_puts(dp_buf_t *b, const char *s)
 {
@@ -188,17 +189,6 @@ void dp_jw_raw(dp_jw_t *w, const char *text, size_t n)
 
 /* --- query strings and time ------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool dp_admin__query_get(const char *query, size_t qlen, const char *key, char *out, size_t outlen)
 {
     size_t klen = strlen(key);
@@ -213,8 +203,8 @@ bool dp_admin__query_get(const char *query, size_t qlen, const char *key, char *
             size_t o = 0;
             if (eq) {
                 for (const char *p = eq + 1; p < query + end && o + 1 < outlen; p++) {
-                    if (*p == '%' && p + 2 < query + end && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-                        out[o++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+                    if (*p == '%' && p + 2 < query + end && dp_hexval(p[1]) >= 0 && dp_hexval(p[2]) >= 0) {
+                        out[o++] = (char)(dp_hexval(p[1]) * 16 + dp_hexval(p[2]));
                         p += 2;
                     } else {
                         out[o++] = *p;

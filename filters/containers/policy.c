@@ -17,6 +17,7 @@
 #include "dataplane/containers/v1/catalogue.pb-c.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/offload.h"
+#include "dataplane/http/query.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/server/worker.h"
 #include "filters/auth/cidr.h"
@@ -117,15 +118,6 @@ void dp_policy_unref(dp_policy_t *p)
 
 /* ---- compile ---------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static int compile_group(const pb_group_t *m, size_t gi, group_t *g, char *errbuf, size_t errlen)
 {
     char sub[512];
@@ -198,8 +190,9 @@ static int compile_group(const pb_group_t *m, size_t gi, group_t *g, char *errbu
             const char *h = m->token->sha256[i] ? m->token->sha256[i] : "";
             bool ok = strlen(h) == 2 * SHA256_DIGEST_LENGTH;
             for (size_t k = 0; ok && k < SHA256_DIGEST_LENGTH; k++) {
-                int hi = hexval(h[2 * k]), lo = hexval(h[2 * k + 1]);
-                ok = hi >= 0 && lo >= 0;
+                int hi = dp_hexval(h[2 * k]), lo = dp_hexval(h[2 * k + 1]);
+                ok = hi >= 0 && lo >= 0 && !(h[2 * k] >= 'A' && h[2 * k] <= 'F') &&
+                     !(h[2 * k + 1] >= 'A' && h[2 * k + 1] <= 'F');
                 g->digests[i][k] = (unsigned char)(hi << 4 | lo);
             }
             if (!ok) {
@@ -291,23 +284,6 @@ typedef struct creds {
     char *basic_buf;
 } creds_t;
 
-static dp_slice_t query_param(dp_slice_t path, const char *name)
-{
-    const char *q = memchr(path.base, '?', path.len);
-    size_t nl = strlen(name);
-    if (q == NULL)
-        return (dp_slice_t){NULL, 0};
-    const char *p = q + 1, *end = path.base + path.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if ((size_t)(e - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
-            return dp_slice(p + nl + 1, (size_t)(e - p - nl - 1));
-        p = e + 1;
-    }
-    return (dp_slice_t){NULL, 0};
-}
-
 static void find_creds(dp_stream_t *s, creds_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -319,7 +295,9 @@ static void find_creds(dp_stream_t *s, creds_t *c)
         c->basic = dp_htpasswd_parse_basic(*auth, c->basic_buf, &c->user, &c->password) == DP_BASIC_OK;
     }
     if (c->bearer.len == 0) {
-        c->bearer = query_param(s->path, "access_token");
+        size_t n = 0;
+        const char *v = dp_query_param(&s->arena, s->path, "access_token", &n);
+        c->bearer = dp_slice(v, v ? n : 0);
         c->bearer_from_query = c->bearer.len > 0;
     }
 }
@@ -444,24 +422,8 @@ static void strip_creds(eval_t *e)
     if (e->p->forward_credentials)
         return;
     dp_headers_remove(&e->s->req_headers, "authorization", 13);
-    if (e->c.bearer_from_query) {
-        /* drop "access_token=..." and its separator from the path */
-        dp_slice_t path = e->s->path;
-        const char *v = e->c.bearer.base;
-        const char *start = v - strlen("access_token=");
-        const char *end = v + e->c.bearer.len;
-        const char *pend = path.base + path.len;
-        if (end < pend && *end == '&')
-            end++;
-        else if (start > path.base && (start[-1] == '&'))
-            start--;
-        else if (start > path.base && start[-1] == '?' && end == pend)
-            start--;
-        size_t n;
-        char *np = dp_arena_printf(&e->s->arena, &n, "%.*s%.*s", (int)(start - path.base), path.base,
-                                   (int)(pend - end), end);
-        e->s->path = dp_slice(np, n);
-    }
+    if (e->c.bearer_from_query)
+        dp_query_remove(&e->s->arena, &e->s->path, "access_token");
 }
 
 /* The final decision once every group was looked at and none granted:

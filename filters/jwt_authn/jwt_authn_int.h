@@ -215,9 +215,6 @@ void ja_remove_token(dp_stream_t *s, const ja_token_t *t);
 void ja_add_headers(dp_stream_t *s, const ja_provider_t *p, const dp_jwt_t *jwt);
 /* The payload for payload_in_metadata, with space_delimited_claims split. */
 json_t *ja_payload_metadata(const ja_provider_t *p, const dp_jwt_t *jwt);
-/* A query parameter's first value, percent-decoded, in the arena; NULL when
- * absent. */
-char *ja_query_param(dp_arena_t *a, dp_slice_t path, const char *name, size_t *len);
 /* A cookie's value (quotes stripped), in the arena; NULL when absent. */
 char *ja_cookie(dp_arena_t *a, const dp_headers_t *h, const char *name, size_t *len);
 
