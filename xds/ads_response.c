@@ -13,13 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/containers/v1/catalogue.pb-c.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
-#include "envoy/config/cluster/v3/cluster.pb-c.h"
-#include "envoy/config/endpoint/v3/endpoint.pb-c.h"
-#include "envoy/config/listener/v3/listener.pb-c.h"
-#include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "xds/ads_int.h"
@@ -161,24 +156,6 @@ static char *fmt(const char *f, ...)
     return dp_xstrdup(buf);
 }
 
-static const ProtobufCMessageDescriptor *type_desc(dp_res_type_t t)
-{
-    switch (t) {
-    case DP_RES_CONTAINER:
-        return &dataplane__containers__v1__container__descriptor;
-    case DP_RES_PROJECT:
-        return &dataplane__containers__v1__project__descriptor;
-    case DP_RES_LISTENER:
-        return &envoy__config__listener__v3__listener__descriptor;
-    case DP_RES_ROUTE:
-        return &envoy__config__route__v3__route_configuration__descriptor;
-    case DP_RES_CLUSTER:
-        return &envoy__config__cluster__v3__cluster__descriptor;
-    default:
-        return &envoy__config__endpoint__v3__cluster_load_assignment__descriptor;
-    }
-}
-
 static const char *name_field(dp_res_type_t t)
 {
     if (t == DP_RES_CONTAINER || t == DP_RES_PROJECT)
@@ -226,7 +203,7 @@ static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, co
     if (dp_resource_decode(t->type, it->data, it->len, &m, err, sizeof(err)) != 0) {
         /* Still try to name it (a field we do not implement is an error
          * of that resource, not of an unknown one). */
-        ProtobufCMessage *loose = protobuf_c_message_unpack(type_desc(t->type), NULL, it->len, it->data);
+        ProtobufCMessage *loose = protobuf_c_message_unpack(dp_resource_descriptor(t->type), NULL, it->len, it->data);
         char path[1024] = "";
         dp_xlate_t x;
         if (loose != NULL) {
@@ -236,7 +213,7 @@ static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, co
             protobuf_c_message_free_unpacked(loose, NULL);
         }
         dp_xlate__init(&x, path, sizeof(path));
-        dp_xlate__fail_unknown(&x, type_desc(t->type), err);
+        dp_xlate__fail_unknown(&x, dp_resource_descriptor(t->type), err);
         it->err = dp_xstrdup(path);
         return;
     }

@@ -13,7 +13,7 @@
 #include "xds/translate.h"
 #include "xds/unknown.h"
 
-static const ProtobufCMessageDescriptor *type_descriptor(dp_res_type_t type)
+const ProtobufCMessageDescriptor *dp_resource_descriptor(dp_res_type_t type)
 {
     switch (type) {
     case DP_RES_LISTENER:
@@ -36,7 +36,7 @@ static const ProtobufCMessageDescriptor *type_descriptor(dp_res_type_t type)
 int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, ProtobufCMessage **out,
                        char *errbuf, size_t errlen)
 {
-    const ProtobufCMessageDescriptor *d = type_descriptor(type);
+    const ProtobufCMessageDescriptor *d = dp_resource_descriptor(type);
     ProtobufCMessage *m;
     int rc;
 
@@ -65,7 +65,7 @@ const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m)
 {
     const char *n = NULL;
 
-    if (m == NULL || m->descriptor != type_descriptor(type))
+    if (m == NULL || m->descriptor != dp_resource_descriptor(type))
         return NULL;
     switch (type) {
     case DP_RES_LISTENER:

@@ -38,6 +38,8 @@ int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, Prot
 /* The resource's name (Listener.name, RouteConfiguration.name,
  * Cluster.name, ClusterLoadAssignment.cluster_name). */
 const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m);
+/* The message type of a resource type, or NULL for an unknown one. */
+const ProtobufCMessageDescriptor *dp_resource_descriptor(dp_res_type_t type);
 
 /* envoy.config.listener.v3.Listener (with its HCM and HTTP filters). */
 int dp_translate_listener(const ProtobufCMessage *listener, dp_listener_cfg_t **out, char *errbuf, size_t errlen);
