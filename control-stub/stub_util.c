@@ -102,18 +102,6 @@ static size_t index_hash(const char *k)
     return (size_t)(h ^ (h >> 29));
 }
 
-size_t dp_stub_index_get(const dp_stub_index_t *x, const char *key)
-{
-    if (x->cap == 0)
-        return (size_t)-1;
-    for (size_t i = index_hash(key) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
-        if (x->keys[i] == NULL)
-            return (size_t)-1;
-        if (strcmp(x->keys[i], key) == 0)
-            return x->vals[i];
-    }
-}
-
 void dp_stub_index_put(dp_stub_index_t *x, const char *key, size_t val)
 {
     if (2 * (x->n + 1) > x->cap) {
@@ -153,6 +141,12 @@ static size_t index_slot(const dp_stub_index_t *x, const char *key)
         if (strcmp(x->keys[i], key) == 0)
             return i;
     }
+}
+
+size_t dp_stub_index_get(const dp_stub_index_t *x, const char *key)
+{
+    size_t i = index_slot(x, key);
+    return i == (size_t)-1 ? (size_t)-1 : x->vals[i];
 }
 
 void dp_stub_index_set(dp_stub_index_t *x, const char *key, size_t val)
