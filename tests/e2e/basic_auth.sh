@@ -33,29 +33,15 @@ done
 
 DP_CONCURRENCY=1 # one worker: the slow-hash test needs every request on it
 
-cat >"$WORK/bootstrap.yaml" <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
+FILTERS=$(cat <<YAML
           - name: envoy.filters.http.basic_auth
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth
               users: { filename: "$WORK/users.htpasswd" }
               forward_username_header: X-Auth-User
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
+YAML
+)
+VHOSTS=$(cat <<YAML
             - name: app
               domains: ["*"]
               routes:
@@ -70,9 +56,9 @@ static_resources:
                         $ROUTE_LINE
               - match: { prefix: "/" }
                 route: { cluster: app }
-  clusters:
-$(cluster_yaml app "$APP_PORT")
 YAML
+)
+hcm_bootstrap "$VHOSTS" "$(cluster_yaml app "$APP_PORT")" "" "$FILTERS" >"$WORK/bootstrap.yaml"
 
 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
 P="http://127.0.0.1:$LISTEN_PORT"

@@ -115,20 +115,7 @@ per_route() { # NAME VALUE: a PerRouteConfig in typed_per_filter_config
     printf '                    %s: %s\n' "$1" "$2"
 }
 
-cat >"$WORK/bootstrap.yaml" <<YAML
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          http_filters:
+FILTERS=$(cat <<YAML
           - name: envoy.filters.http.jwt_authn
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
@@ -191,10 +178,9 @@ static_resources:
                 requires: { provider_name: rsa }
               requirement_map:
                 rsa_only: { provider_name: rsa }
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
+YAML
+)
+VHOSTS=$(cat <<YAML
             - name: app
               domains: ["*"]
               routes:
@@ -209,11 +195,15 @@ $(per_route requirement_name rsa_only)
 $(per_route requirement_name nope)
               - match: { prefix: "/" }
                 route: { cluster: app }
-  clusters:
+YAML
+)
+CLUSTERS=$(cat <<YAML
 $(cluster_yaml app "$APP_PORT")
 $(cluster_yaml jwks "$JWKS_PORT")
 $(cluster_yaml dead "$DEAD_PORT")
 YAML
+)
+hcm_bootstrap "$VHOSTS" "$CLUSTERS" "" "$FILTERS" >"$WORK/bootstrap.yaml"
 
 start_dataplane "$WORK/bootstrap.yaml" || { fail "start"; finish; }
 P="http://127.0.0.1:$LISTEN_PORT"

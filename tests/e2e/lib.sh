@@ -147,10 +147,11 @@ catchall_vhost() {
     printf '              - match: { prefix: "/" }\n                route: { cluster: %s%s }\n' "$1" "${2:+, $2}"
 }
 
-# hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML [HCM_YAML]: admin on $ADMIN_PORT,
-# listener "ingress" on $LISTEN_PORT with an HCM (stat_prefix ingress_http,
-# router, HCM_YAML: more HCM fields at its indentation) whose inline route
-# config has VHOSTS_YAML, then static clusters.
+# hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML [HCM_YAML] [FILTERS_YAML]: admin on
+# $ADMIN_PORT, listener "ingress" on $LISTEN_PORT with an HCM (stat_prefix
+# ingress_http, HCM_YAML: more HCM fields at its indentation; http_filters:
+# FILTERS_YAML, list items at their indentation, then the router) whose
+# inline route config has VHOSTS_YAML, then static clusters.
 hcm_bootstrap() {
     cat <<YAML
 admin:
@@ -167,7 +168,8 @@ static_resources:
           stat_prefix: ingress_http
 ${3:+$3
 }          http_filters:
-          - name: envoy.filters.http.router
+${4:+$4
+}          - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
           route_config:
             virtual_hosts:
