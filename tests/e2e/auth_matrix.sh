@@ -193,19 +193,7 @@ check "the stub's HCM: use_remote_address true, no xff_num_trusted_hops (the fle
 "$STUB" -c fleet.yaml --listen "127.0.0.1:$ADS_PORT" >>stub.log 2>&1 &
 STUB_PID=$!; PIDS+=($STUB_PID)
 wait_port "$ADS_PORT" || { fail "control-stub did not listen"; finish; }
-cat >boot.yaml <<YAML
-node: { id: $NODE, cluster: test }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-dynamic_resources:
-  ads_config:
-    api_type: DELTA_GRPC
-    transport_api_version: V3
-    grpc_services:
-    - google_grpc: { target_uri: "127.0.0.1:$ADS_PORT", stat_prefix: ads }
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-YAML
+ads_bootstrap "$NODE" DELTA_GRPC "$ADS_PORT" "$ADMIN_PORT" >boot.yaml
 start_dataplane boot.yaml || { fail "data plane start"; finish; }
 
 # --- the row machinery ------------------------------------------------------------

@@ -250,19 +250,7 @@ STUB_PID=$!
 PIDS+=($STUB_PID)
 wait_port "$ADS_PORT" || { fail "control-stub did not listen"; finish; }
 
-cat >"$WORK/bootstrap.yaml" <<YAML
-node: { id: $NODE, cluster: test }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services:
-    - google_grpc: { target_uri: "127.0.0.1:$ADS_PORT", stat_prefix: ads }
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-YAML
+ads_bootstrap "$NODE" GRPC "$ADS_PORT" "$ADMIN_PORT" >"$WORK/bootstrap.yaml"
 start_dataplane "$WORK/bootstrap.yaml" || { fail "data plane start"; finish; }
 
 # get HOST [PATH] -> "BODY CODE"

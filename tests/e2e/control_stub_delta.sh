@@ -39,19 +39,7 @@ YAML
 write_fleet "$FLEET" 1
 
 bootstrap() { # bootstrap FILE ADS_PORT ADMIN_PORT
-    cat >"$1" <<YAML
-node: { id: $NODE, cluster: test }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $3 } }
-dynamic_resources:
-  ads_config:
-    api_type: DELTA_GRPC
-    transport_api_version: V3
-    grpc_services:
-    - google_grpc: { target_uri: "127.0.0.1:$2", stat_prefix: ads }
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-YAML
+    ads_bootstrap "$NODE" DELTA_GRPC "$2" "$3" >"$1"
 }
 get() { curl -s -m 3 -H "Host: $1" -w ' %{http_code}' "http://127.0.0.1:$LISTEN_PORT${2:-/}" | tr -d '\n'; }
 wait_get() { # wait_get HOST CODE MS

@@ -38,19 +38,7 @@ PIDS+=($!)
 wait_port "$ADS_PORT" || { fail "control-stub did not listen"; finish; }
 
 boot() { # boot NODE ADMIN_PORT
-    cat <<YAML
-node: { id: $1, cluster: test }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $2 } }
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services:
-    - google_grpc: { target_uri: "127.0.0.1:$ADS_PORT", stat_prefix: ads }
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-YAML
+    ads_bootstrap "$1" GRPC "$ADS_PORT" "$2"
 }
 boot node-us "$US_ADMIN" >"$WORK/us.yaml"
 boot node-eu "$EU_ADMIN" >"$WORK/eu.yaml"

@@ -147,6 +147,25 @@ catchall_vhost() {
     printf '              - match: { prefix: "/" }\n                route: { cluster: %s%s }\n' "$1" "${2:+, $2}"
 }
 
+# ads_bootstrap NODE API_TYPE ADS_PORT ADMIN_PORT: a bootstrap whose whole
+# configuration (listeners, clusters, the container catalogue) comes over ADS
+# from a management server on 127.0.0.1:ADS_PORT (API_TYPE GRPC or DELTA_GRPC).
+ads_bootstrap() {
+    cat <<YAML
+node: { id: $1, cluster: test }
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: $4 } }
+dynamic_resources:
+  ads_config:
+    api_type: $2
+    transport_api_version: V3
+    grpc_services:
+    - google_grpc: { target_uri: "127.0.0.1:$3", stat_prefix: ads }
+  lds_config: { ads: {}, resource_api_version: V3 }
+  cds_config: { ads: {}, resource_api_version: V3 }
+YAML
+}
+
 # hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML [HCM_YAML] [FILTERS_YAML]: admin on
 # $ADMIN_PORT, listener "ingress" on $LISTEN_PORT with an HCM (stat_prefix
 # ingress_http, HCM_YAML: more HCM fields at its indentation; http_filters:
