@@ -508,11 +508,12 @@ static int run(eval_t *e, const char **challenge)
     return r;
 }
 
+/* The evaluation lives in the stream's arena (it never outlives the
+ * stream: the filter cancels it in on_destroy); only the policy reference
+ * is released here. */
 static void eval_free(eval_t *e)
 {
     dp_policy_unref((dp_policy_t *)e->p);
-    free(e->member);
-    free(e);
 }
 
 static void on_password_done(void *arg, int result)
@@ -552,9 +553,10 @@ int dp_policy_check(const dp_policy_t *p, struct dp_stream *s, const char *servi
         return DP_POLICY_FORBIDDEN;
     if (p->n_groups == 0)
         return p->default_allow ? DP_POLICY_ALLOW : DP_POLICY_FORBIDDEN;
-    eval_t *e = dp_xcalloc(1, sizeof(*e));
+    eval_t *e = memset(dp_arena_alloc(&s->arena, sizeof(*e)), 0, sizeof(*e));
     e->p = dp_policy_ref((dp_policy_t *)p);
-    e->member = dp_xcalloc(p->n_groups, sizeof(*e->member));
+    e->member = memset(dp_arena_alloc(&s->arena, p->n_groups * sizeof(*e->member)), 0,
+                       p->n_groups * sizeof(*e->member));
     e->s = s;
     e->svc = dp_slice(service, service_len);
     e->pending = pending;
