@@ -520,26 +520,11 @@ static void h_prometheus(const char *q, size_t ql, dp_admin_resp_t *r)
 
 /* --- /clusters, /listeners ------------------------------------------------------ */
 
-static void split_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port)
-{
-    ip[0] = '\0';
-    *port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)iplen);
-        *port = ntohs(a->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)iplen);
-        *port = ntohs(a->sin6_port);
-    }
-}
-
 static void jw_socket_address(dp_jw_t *w, const struct sockaddr_storage *ss)
 {
     char ip[INET6_ADDRSTRLEN];
-    unsigned port;
-    split_addr(ss, ip, sizeof(ip), &port);
+    uint16_t port;
+    dp_sockaddr_split((const struct sockaddr *)ss, ip, sizeof(ip), &port);
     dp_jw_obj(w);
     dp_jw_key(w, "socket_address");
     dp_jw_obj(w);

@@ -114,18 +114,35 @@ size_t dp_u64tohex(uint64_t v, char *out)
     return n;
 }
 
+bool dp_sockaddr_split(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+        *port = ntohs(in->sin_port);
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
+        *port = ntohs(in6->sin6_port);
+        return true;
+    }
+    return false;
+}
+
 void dp_sockaddr_str(const struct sockaddr_storage *ss, char *out, size_t outlen)
 {
-    char text[INET6_ADDRSTRLEN];
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
-        snprintf(out, outlen, "%s:%u", text, (unsigned)ntohs(in->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
-        snprintf(out, outlen, "[%s]:%u", text, (unsigned)ntohs(in6->sin6_port));
-    } else {
+    char ip[INET6_ADDRSTRLEN];
+    uint16_t port;
+    if (!dp_sockaddr_split((const struct sockaddr *)ss, ip, sizeof(ip), &port))
         snprintf(out, outlen, "-");
-    }
+    else if (ss->ss_family == AF_INET6)
+        snprintf(out, outlen, "[%s]:%u", ip, (unsigned)port);
+    else
+        snprintf(out, outlen, "%s:%u", ip, (unsigned)port);
 }

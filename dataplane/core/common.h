@@ -4,6 +4,7 @@
 #define DP_CORE_COMMON_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,8 +68,13 @@ char *dp_xstrndup(const char *s, size_t n);
  * snprintf costs more than the rest of the formatting. */
 size_t dp_u64toa(uint64_t v, char *out);
 size_t dp_u64tohex(uint64_t v, char *out);
-/* "10.0.0.1:80" or "[2001:db8::1]:80" for an AF_INET / AF_INET6 sockaddr
- * (logs, admin and access logs only: never in a response). */
+/* The IP text (no brackets) and port of an AF_INET / AF_INET6 sockaddr;
+ * false (ip "" and port 0) for NULL or another family. ip needs
+ * INET6_ADDRSTRLEN (46) bytes. */
+struct sockaddr;
+bool dp_sockaddr_split(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port);
+/* "10.0.0.1:80" or "[2001:db8::1]:80" (logs, admin and access logs only:
+ * never in a response); "-" for another family. */
 struct sockaddr_storage;
 void dp_sockaddr_str(const struct sockaddr_storage *ss, char *out, size_t outlen);
 

@@ -614,20 +614,9 @@ static void set_tmp(val_t *v, int n)
 static void addr_val(const struct sockaddr *sa, int mode, val_t *v)
 {
     char ip[INET6_ADDRSTRLEN];
-    unsigned port;
-    if (sa == NULL)
+    uint16_t port;
+    if (!dp_sockaddr_split(sa, ip, sizeof(ip), &port))
         return;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-        port = ntohs(a->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-        port = ntohs(a->sin6_port);
-    } else {
-        return;
-    }
     if (mode == 1) /* without port */
         set_tmp(v, snprintf(v->tmp, sizeof(v->tmp), "%s", ip));
     else if (mode == 2) /* port */

@@ -325,23 +325,6 @@ void dp_stream_local_reply(dp_stream_t *s, int status, const char *msg, const dp
 
 /* --- request path ------------------------------------------------------------ */
 
-static void addr_to_str(const struct sockaddr *sa, char *out, size_t len, uint16_t *port)
-{
-    out[0] = '\0';
-    *port = 0;
-    if (sa == NULL)
-        return;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)len);
-        *port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)len);
-        *port = ntohs(in6->sin6_port);
-    }
-}
-
 static bool is_internal_addr(const struct sockaddr *sa)
 {
     if (sa == NULL)
@@ -555,7 +538,7 @@ void dp_stream_on_headers(dp_stream_t *s)
         s->req_done = true;
 
     uint16_t peer_port;
-    addr_to_str(s->peer, s->remote_addr, sizeof(s->remote_addr), &peer_port);
+    dp_sockaddr_split(s->peer, s->remote_addr, sizeof(s->remote_addr), &peer_port);
     s->remote_port = peer_port;
 
     if (s->http_version == 10) {
@@ -593,7 +576,7 @@ void dp_stream_on_headers(dp_stream_t *s)
         if (!h->skip_xff_append) {
             char peer[48];
             uint16_t pp;
-            addr_to_str(s->peer, peer, sizeof(peer), &pp);
+            dp_sockaddr_split(s->peer, peer, sizeof(peer), &pp);
             long i = dp_headers_find(&s->req_headers, "x-forwarded-for", 15, 0);
             if (i >= 0) {
                 /* append to the existing (first) line, as Envoy does */
