@@ -175,6 +175,13 @@ void dp_router_on_body(dp_stream_t *s, const char *data, size_t len, bool end_st
         s->ops->read_body(s, false);
 }
 
+void dp_router_on_trailers(dp_stream_t *s)
+{
+    /* HTTP/1.1 upstreams get no request trailers (a chunked trailer section
+     * is rarely understood); the request ends here. */
+    request_complete(s->up);
+}
+
 bool dp_router_streaming(const dp_stream_t *s)
 {
     return s->up && s->up->state == UP_STREAMING;

@@ -17,6 +17,8 @@ extern const dp_http_filter_factory_t dp_filter_router;
 /* Called by the HCM while s->up is set. */
 /* Request body: the router takes (copies or writes) all of it. */
 void dp_router_on_body(struct dp_stream *s, const char *data, size_t len, bool end_stream);
+/* Request trailers (s->req_trailers): the request is complete. */
+void dp_router_on_trailers(struct dp_stream *s);
 /* Downstream drained: resume reading the upstream response. */
 void dp_router_on_writable(struct dp_stream *s);
 /* The stream is going away: release the upstream (no callbacks after). */

@@ -10,7 +10,8 @@ PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev
  libev-dev libnghttp2-dev libngtcp2-dev libnghttp3-dev libssl-dev libgrpc-dev
  libmnl-dev libnftnl-dev libjansson-dev libyaml-dev libcrypt-dev
  curl nghttp2-client python3 iproute2 nftables procps
- apache2-utils whois python3-jwt python3-cryptography openssl"
+ apache2-utils whois python3-jwt python3-cryptography openssl
+ python3-websockets python3-grpcio"
 # The auth tests make their credentials with independent tools: htpasswd
 # (apache2-utils: {SHA}, bcrypt), mkpasswd (whois: sha512-crypt, yescrypt),
 # PyJWT + cryptography (JWTs of every algorithm) and openssl (keys).

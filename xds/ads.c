@@ -156,9 +156,12 @@ static size_t names_minus(const ads_names_t *x, const ads_names_t *y, char **out
 static bool hcm_wants_catalogue(const dp_listener_cfg_t *l)
 {
     const dp_http_filter_factory_t *f = dp_http_filter_lookup(DP_CONTAINERS_FILTER_NAME);
-    for (size_t i = 0; l && l->hcm && i < l->hcm->n_filters; i++)
-        if (l->hcm->filters[i].factory == f)
-            return true;
+    for (size_t c = 0; l && c < dp_listener_n_chains(l); c++) {
+        const dp_hcm_cfg_t *h = dp_listener_chain(l, c)->hcm;
+        for (size_t i = 0; h && i < h->n_filters; i++)
+            if (h->filters[i].factory == f)
+                return true;
+    }
     return false;
 }
 

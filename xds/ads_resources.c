@@ -234,7 +234,10 @@ static void collect_refs(const dp_ads_t *a, dp_res_type_t type, ads_refs_t *out)
     if (type == DP_RES_ROUTE) {
         for (size_t i = 0; i < a->base->n_listeners; i++) {
             const dp_listener_cfg_t *l = a->base->listeners[i];
-            refs_push(out, &cap, l->hcm ? l->hcm->rds_name : NULL, NULL);
+            for (size_t c = 0; c < dp_listener_n_chains(l); c++) {
+                const dp_hcm_cfg_t *h = dp_listener_chain(l, c)->hcm;
+                refs_push(out, &cap, h ? h->rds_name : NULL, NULL);
+            }
         }
         const ads_store_t *s = &a->t[DP_RES_LISTENER].store;
         for (size_t i = 0; i < s->n; i++) {
@@ -565,8 +568,11 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
         rc = dp_translate_listener(msg, &l, err, errlen);
         if (rc == 0) {
             v->cfg = l;
-            if (l->hcm && l->hcm->rds_name) {
-                v->dep = dp_xstrdup(l->hcm->rds_name);
+            /* TODO(filter chains): one RDS dependency per listener; chains
+             * with different route configs warm on the first one only. */
+            const dp_hcm_cfg_t *h = l->n_chains ? l->chains[0].hcm : NULL;
+            if (h && h->rds_name) {
+                v->dep = dp_xstrdup(h->rds_name);
                 v->dep_timeout_ms = listener_rds_timeout(msg);
             }
         }

@@ -1,5 +1,7 @@
 #include "xds/snapshot.h"
 
+#include "dataplane/transport/tls.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +144,9 @@ static void free_route(dp_route_t *r)
     free(r->weighted);
     free(r->prefix_rewrite);
     free(r->host_rewrite_literal);
+    for (size_t k = 0; k < r->n_upgrades; k++)
+        free(r->upgrades[k].upgrade_type);
+    free(r->upgrades);
     free(r->redirect_scheme);
     free(r->redirect_host);
     free(r->redirect_path);
@@ -199,25 +204,56 @@ dp_listener_cfg_t *dp_listener_cfg_ref(dp_listener_cfg_t *l)
     return l;
 }
 
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_hcm(dp_hcm_cfg_t *h)
+{
+    if (h == NULL)
+        return;
+    free(h->stat_prefix);
+    dp_route_config_unref(h->route_config);
+    free(h->rds_name);
+    for (size_t i = 0; i < h->n_filters; i++) {
+        if (h->filters[i].factory && h->filters[i].factory->destroy_config)
+            h->filters[i].factory->destroy_config(h->filters[i].config);
+        free(h->filters[i].name);
+    }
+    free(h->filters);
+    free(h->server_name);
+    free(h->default_host_for_http_10);
+    for (size_t i = 0; i < h->n_upgrades; i++)
+        free(h->upgrades[i].upgrade_type);
+    free(h->upgrades);
+    free_access_logs(h->access_logs, h->n_access_logs);
+    free(h);
+}
+
+void dp_filter_chain_free(dp_filter_chain_t *fc)
+{
+    free(fc->name);
+    free_strv(fc->server_names, fc->n_server_names);
+    free(fc->transport_protocol);
+    free_strv(fc->application_protocols, fc->n_application_protocols);
+    dp_tls_ctx_unref(fc->tls);
+    free_strv(fc->sds_names, fc->n_sds_names);
+    free_hcm(fc->hcm);
+}
+
 void dp_listener_cfg_unref(dp_listener_cfg_t *l)
 {
     if (l == NULL || atomic_fetch_sub_explicit(&l->refcnt, 1, memory_order_acq_rel) != 1)
         return;
-    dp_hcm_cfg_t *h = l->hcm;
-    if (h) {
-        free(h->stat_prefix);
-        dp_route_config_unref(h->route_config);
-        free(h->rds_name);
-        for (size_t i = 0; i < h->n_filters; i++) {
-            if (h->filters[i].factory && h->filters[i].factory->destroy_config)
-                h->filters[i].factory->destroy_config(h->filters[i].config);
-            free(h->filters[i].name);
-        }
-        free(h->filters);
-        free(h->server_name);
-        free(h->default_host_for_http_10);
-        free_access_logs(h->access_logs, h->n_access_logs);
-        free(h);
+    for (size_t i = 0; i < l->n_chains; i++)
+        dp_filter_chain_free(&l->chains[i]);
+    free(l->chains);
+    if (l->default_chain) {
+        dp_filter_chain_free(l->default_chain);
+        free(l->default_chain);
     }
     free_access_logs(l->access_logs, l->n_access_logs);
     free(l->name);
@@ -239,5 +275,8 @@ void dp_cluster_cfg_unref(dp_cluster_cfg_t *c)
     free(c->name);
     free(c->endpoints);
     free(c->eds_service_name);
+    dp_tls_ctx_unref(c->tls);
+    free(c->tls_sni);
+    free_strv(c->sds_names, c->n_sds_names);
     free(c);
 }

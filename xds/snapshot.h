@@ -79,6 +79,8 @@ dp_route_config_t *dp_snapshot_find_route(const dp_snapshot_t *s, const char *na
 
 /* Refcounting of the shared parts. unref frees at zero. */
 dp_listener_cfg_t *dp_listener_cfg_ref(dp_listener_cfg_t *l);
+/* Frees what a filter chain holds (not the struct itself). */
+void dp_filter_chain_free(dp_filter_chain_t *fc);
 void dp_listener_cfg_unref(dp_listener_cfg_t *l);
 dp_cluster_cfg_t *dp_cluster_cfg_ref(dp_cluster_cfg_t *c);
 void dp_cluster_cfg_unref(dp_cluster_cfg_t *c);

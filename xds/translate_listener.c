@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dataplane/core/common.h"
 #include "dataplane/http/access_log.h"
@@ -39,6 +40,7 @@ typedef Envoy__Config__Accesslog__V3__AccessLog pb_access_log_t;
 #define DEFAULT_IDLE_TIMEOUT_MS (3600 * 1000)
 #define DEFAULT_STREAM_IDLE_TIMEOUT_MS (300 * 1000)
 #define DEFAULT_DRAIN_TIMEOUT_MS 5000
+#define DEFAULT_LISTENER_FILTERS_TIMEOUT_MS 15000
 
 /* ---- access logs ---------------------------------------------------------- */
 
@@ -231,6 +233,74 @@ static int xl_protocol_options(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o
     return 0;
 }
 
+/* Http2ProtocolOptions, shared with clusters' upstream options. */
+int dp_xlate__h2_options(dp_xlate_t *x, const Envoy__Config__Core__V3__Http2ProtocolOptions *p, dp_h2_options_t *o)
+{
+    dp_h2_options_default(o);
+    if (p == NULL)
+        return 0;
+    o->hpack_table_size = dp_xlate__u32(p->hpack_table_size, o->hpack_table_size);
+    o->max_concurrent_streams = dp_xlate__u32(p->max_concurrent_streams, o->max_concurrent_streams);
+    o->initial_stream_window_size = dp_xlate__u32(p->initial_stream_window_size, o->initial_stream_window_size);
+    o->initial_connection_window_size =
+        dp_xlate__u32(p->initial_connection_window_size, o->initial_connection_window_size);
+    o->allow_connect = p->allow_connect != 0;
+    o->max_outbound_frames = dp_xlate__u32(p->max_outbound_frames, o->max_outbound_frames);
+    o->max_outbound_control_frames = dp_xlate__u32(p->max_outbound_control_frames, o->max_outbound_control_frames);
+    o->max_consecutive_inbound_frames_with_empty_payload = dp_xlate__u32(
+        p->max_consecutive_inbound_frames_with_empty_payload, o->max_consecutive_inbound_frames_with_empty_payload);
+    o->max_inbound_priority_frames_per_stream =
+        dp_xlate__u32(p->max_inbound_priority_frames_per_stream, o->max_inbound_priority_frames_per_stream);
+    o->max_inbound_window_update_frames_per_data_frame_sent =
+        dp_xlate__u32(p->max_inbound_window_update_frames_per_data_frame_sent,
+                      o->max_inbound_window_update_frames_per_data_frame_sent);
+    /* protocol.proto's validation rules */
+    if (o->max_concurrent_streams < 1 || o->max_concurrent_streams > 2147483647u)
+        return dp_xlate__fail_at(x, "max_concurrent_streams", "%u is out of range (1..2147483647)",
+                                 (unsigned)o->max_concurrent_streams);
+    if (o->initial_stream_window_size < 65535 || o->initial_stream_window_size > 2147483647u)
+        return dp_xlate__fail_at(x, "initial_stream_window_size", "%u is out of range (65535..2147483647)",
+                                 (unsigned)o->initial_stream_window_size);
+    if (o->initial_connection_window_size < 65535 || o->initial_connection_window_size > 2147483647u)
+        return dp_xlate__fail_at(x, "initial_connection_window_size", "%u is out of range (65535..2147483647)",
+                                 (unsigned)o->initial_connection_window_size);
+    if (o->max_outbound_frames < 1)
+        return dp_xlate__fail_at(x, "max_outbound_frames", "must be at least 1");
+    if (o->max_outbound_control_frames < 1)
+        return dp_xlate__fail_at(x, "max_outbound_control_frames", "must be at least 1");
+    if (o->max_inbound_window_update_frames_per_data_frame_sent < 1)
+        return dp_xlate__fail_at(x, "max_inbound_window_update_frames_per_data_frame_sent", "must be at least 1");
+    return 0;
+}
+
+static int xl_upgrades(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
+{
+    if (h->n_upgrade_configs == 0)
+        return 0;
+    o->upgrades = dp_xcalloc(h->n_upgrade_configs, sizeof(*o->upgrades));
+    for (size_t i = 0; i < h->n_upgrade_configs; i++) {
+        const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager__UpgradeConfig
+            *u = h->upgrade_configs[i];
+        size_t saved = dp_xlate__push_idx(x, "upgrade_configs", i);
+        int rc = 0;
+        if (u->upgrade_type == NULL || !dp_xlate__is_token(u->upgrade_type))
+            rc = dp_xlate__fail_at(x, "upgrade_type", "must be a token (e.g. \"websocket\")");
+        else if (strcasecmp(u->upgrade_type, "websocket") != 0)
+            /* CONNECT terminates a tunnel in Envoy (connect_config); others
+             * would need protocol knowledge we do not have */
+            rc = dp_xlate__fail_at(x, "upgrade_type", "'%s' is not supported yet (only websocket)", u->upgrade_type);
+        for (size_t k = 0; rc == 0 && k < i; k++)
+            if (strcasecmp(o->upgrades[k].upgrade_type, u->upgrade_type) == 0)
+                rc = dp_xlate__fail_at(x, "upgrade_type", "duplicate upgrade type '%s'", u->upgrade_type);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+        o->upgrades[o->n_upgrades].upgrade_type = dp_xlate__lower_dup(u->upgrade_type);
+        o->upgrades[o->n_upgrades++].enabled = dp_xlate__bool(u->enabled, true);
+    }
+    return 0;
+}
+
 static int xl_route_specifier(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
 {
     size_t saved;
@@ -277,7 +347,8 @@ static int xl_hcm(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
         o->codec_type = DP_CODEC_HTTP1;
         break;
     case HCM_ENUM(CODEC_TYPE__HTTP2):
-        return dp_xlate__fail_at(x, "codec_type", "HTTP2 is not supported yet");
+        o->codec_type = DP_CODEC_HTTP2;
+        break;
     case HCM_ENUM(CODEC_TYPE__HTTP3):
         return dp_xlate__fail_at(x, "codec_type", "HTTP3 is not supported yet");
     default:
@@ -289,6 +360,11 @@ static int xl_hcm(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
     if ((rc = xl_http_filters(x, h, o)) != 0)
         return rc;
     if ((rc = xl_protocol_options(x, h, o)) != 0)
+        return rc;
+    size_t saved = dp_xlate__push(x, "http2_protocol_options");
+    rc = dp_xlate__h2_options(x, h->http2_protocol_options, &o->h2);
+    dp_xlate__pop(x, saved);
+    if (rc != 0)
         return rc;
 
     if (h->server_name && h->server_name[0]) {
@@ -333,8 +409,8 @@ static int xl_hcm(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
     o->generate_request_id = dp_xlate__bool(h->generate_request_id, true);
     o->preserve_external_request_id = h->preserve_external_request_id != 0;
 
-    if (h->n_upgrade_configs > 0)
-        return dp_xlate__fail_at(x, "upgrade_configs", "not supported yet");
+    if ((rc = xl_upgrades(x, h, o)) != 0)
+        return rc;
 
     bool strip_any =
         h->strip_port_mode_case == HCM_ENUM(STRIP_PORT_MODE_STRIP_ANY_HOST_PORT) && h->strip_any_host_port;
@@ -350,7 +426,7 @@ static int xl_hcm(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o)
 
 /* ---- Listener ---------------------------------------------------------------- */
 
-static int xl_network_filter(dp_xlate_t *x, const pb_filter_t *f, dp_listener_cfg_t *l)
+static int xl_network_filter(dp_xlate_t *x, const pb_filter_t *f, dp_filter_chain_t *fc)
 {
     const Google__Protobuf__Any *tc = NULL;
     ProtobufCMessage *msg = NULL;
@@ -373,15 +449,15 @@ static int xl_network_filter(dp_xlate_t *x, const pb_filter_t *f, dp_listener_cf
         &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor,
         &msg);
     if (rc == 0) {
-        l->hcm = dp_xcalloc(1, sizeof(*l->hcm));
-        rc = xl_hcm(x, (const pb_hcm_t *)msg, l->hcm);
+        fc->hcm = dp_xcalloc(1, sizeof(*fc->hcm));
+        rc = xl_hcm(x, (const pb_hcm_t *)msg, fc->hcm);
         protobuf_c_message_free_unpacked(msg, NULL);
     }
     dp_xlate__pop(x, saved);
     return rc;
 }
 
-static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, dp_listener_cfg_t *l)
+static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, dp_filter_chain_t *o)
 {
     size_t saved;
     int rc;
@@ -401,7 +477,7 @@ static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, dp_listener_cfg_
         return rc;
     }
     saved = dp_xlate__push_idx(x, "filters", 0);
-    rc = xl_network_filter(x, fc->filters[0], l);
+    rc = xl_network_filter(x, fc->filters[0], o);
     dp_xlate__pop(x, saved);
     return rc;
 }
@@ -431,6 +507,7 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, dp_listener_cfg_t 
         return dp_xlate__fail_at(x, "stat_prefix", "not supported yet");
     l->per_connection_buffer_limit_bytes =
         dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
+    l->listener_filters_timeout_ms = DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
 
     if (m->n_filter_chains == 0)
         return dp_xlate__fail_at(x, "filter_chains", "exactly one filter chain is required");
@@ -441,7 +518,9 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, dp_listener_cfg_t 
         return rc;
     }
     saved = dp_xlate__push_idx(x, "filter_chains", 0);
-    rc = xl_filter_chain(x, m->filter_chains[0], l);
+    l->chains = dp_xcalloc(1, sizeof(*l->chains));
+    l->n_chains = 1;
+    rc = xl_filter_chain(x, m->filter_chains[0], &l->chains[0]);
     dp_xlate__pop(x, saved);
     if (rc != 0)
         return rc;

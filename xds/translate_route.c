@@ -267,8 +267,24 @@ static int xl_route_action(dp_xlate_t *x, const pb_action_t *a, dp_route_t *o)
             return rc;
         o->has_idle_timeout = true;
     }
-    if (a->n_upgrade_configs > 0)
-        return dp_xlate__fail_at(x, "upgrade_configs", "not supported yet");
+    if (a->n_upgrade_configs > 0) {
+        o->upgrades = dp_xcalloc(a->n_upgrade_configs, sizeof(*o->upgrades));
+        for (size_t i = 0; i < a->n_upgrade_configs; i++) {
+            const Envoy__Config__Route__V3__RouteAction__UpgradeConfig *u = a->upgrade_configs[i];
+            size_t at = dp_xlate__push_idx(x, "upgrade_configs", i);
+            rc = 0;
+            if (u->upgrade_type == NULL || !dp_xlate__is_token(u->upgrade_type))
+                rc = dp_xlate__fail_at(x, "upgrade_type", "must be a token (e.g. \"websocket\")");
+            else if (strcasecmp(u->upgrade_type, "websocket") != 0)
+                rc = dp_xlate__fail_at(x, "upgrade_type", "'%s' is not supported yet (only websocket)",
+                                       u->upgrade_type);
+            dp_xlate__pop(x, at);
+            if (rc != 0)
+                return rc;
+            o->upgrades[o->n_upgrades].upgrade_type = dp_xlate__lower_dup(u->upgrade_type);
+            o->upgrades[o->n_upgrades++].enabled = dp_xlate__bool(u->enabled, true);
+        }
+    }
     return 0;
 }
 

@@ -23,6 +23,8 @@
 #include "envoy/config/core/v3/address.pb-c.h"
 #include "envoy/config/core/v3/base.pb-c.h"
 #include "envoy/config/core/v3/config_source.pb-c.h"
+#include "envoy/config/core/v3/protocol.pb-c.h"
+#include "dataplane/http/hcm-t.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "envoy/type/matcher/v3/string.pb-c.h"
@@ -163,5 +165,10 @@ int dp_xlate__route_match(dp_xlate_t *x, const Envoy__Config__Route__V3__RouteMa
  * route_config uses it). */
 int dp_xlate__route_config(dp_xlate_t *x, const Envoy__Config__Route__V3__RouteConfiguration *rc,
                            dp_route_config_t **out);
+
+/* Http2ProtocolOptions with Envoy's defaults and validation rules (NULL:
+ * all defaults); the HCM's and the clusters' upstream options. */
+int dp_xlate__h2_options(dp_xlate_t *x, const Envoy__Config__Core__V3__Http2ProtocolOptions *p,
+                         dp_h2_options_t *o);
 
 #endif

@@ -77,6 +77,7 @@ static const ProtobufCMessageDescriptor *const typereg_table[] = {
     &envoy__config__core__v3__header_value__descriptor,
     &envoy__config__core__v3__header_value_option__descriptor,
     &envoy__config__core__v3__http1_protocol_options__descriptor,
+    &envoy__config__core__v3__http2_protocol_options__descriptor,
     &envoy__config__core__v3__http_protocol_options__descriptor,
     &envoy__config__core__v3__locality__descriptor,
     &envoy__config__core__v3__metadata__descriptor,

@@ -31,6 +31,26 @@ typedef enum {
     DP_SERVER_HDR_PASS_THROUGH = 2,
 } dp_server_hdr_t;
 
+/* Http2ProtocolOptions (core/v3/protocol.proto), Envoy's defaults in
+ * brackets. The codec stops reading a connection whose buffered request
+ * data exceeds the listener's per_connection_buffer_limit_bytes, so memory
+ * stays bounded whatever the windows. */
+typedef struct dp_h2_options {
+    uint32_t hpack_table_size;               /* [4096] */
+    uint32_t max_concurrent_streams;         /* [2147483647] */
+    uint32_t initial_stream_window_size;     /* [268435456] */
+    uint32_t initial_connection_window_size; /* [268435456] */
+    bool allow_connect;                      /* extended CONNECT, RFC 8441 [false] */
+    uint32_t max_outbound_frames;            /* [10000] */
+    uint32_t max_outbound_control_frames;    /* [1000] */
+    uint32_t max_consecutive_inbound_frames_with_empty_payload; /* [1] */
+    uint32_t max_inbound_priority_frames_per_stream;            /* [100] */
+    uint32_t max_inbound_window_update_frames_per_data_frame_sent; /* [10] */
+} dp_h2_options_t;
+
+/* Fills o with Envoy's defaults. */
+void dp_h2_options_default(dp_h2_options_t *o);
+
 typedef struct dp_hcm_cfg {
     char *stat_prefix;
     dp_codec_type_t codec_type;
@@ -56,6 +76,10 @@ typedef struct dp_hcm_cfg {
     uint64_t request_headers_timeout_ms; /* default 0 (off) */
     uint64_t drain_timeout_ms;         /* default 5 s */
 
+    dp_h2_options_t h2; /* http2_protocol_options */
+    dp_upgrade_cfg_t *upgrades; /* upgrade_configs */
+    size_t n_upgrades;
+
     /* http_protocol_options (Http1ProtocolOptions) */
     bool accept_http_10;
     char *default_host_for_http_10;
@@ -67,6 +91,24 @@ typedef struct dp_hcm_cfg {
     _Atomic(struct dp_hcm_stats *) stats;
 } dp_hcm_cfg_t;
 
+struct dp_tls_ctx; /* dataplane/transport/tls.h */
+
+/* A listener filter chain: what it matches (FilterChainMatch: the fields we
+ * implement; the translator refuses the others by name), its transport
+ * socket and its HTTP connection manager. */
+typedef struct dp_filter_chain {
+    char *name;
+    char **server_names; /* lowercase, "*.example.com" wildcards; n 0: any */
+    size_t n_server_names;
+    char *transport_protocol; /* "tls", "raw_buffer", NULL: any */
+    char **application_protocols; /* ALPN offered by the client; n 0: any */
+    size_t n_application_protocols;
+    struct dp_tls_ctx *tls; /* DownstreamTlsContext; NULL: raw_buffer */
+    char **sds_names;       /* SDS secrets the context was built from (re-translation on rotation) */
+    size_t n_sds_names;
+    dp_hcm_cfg_t *hcm;
+} dp_filter_chain_t;
+
 typedef struct dp_listener_cfg {
     _Atomic int refcnt;
     char *name;
@@ -74,12 +116,25 @@ typedef struct dp_listener_cfg {
     socklen_t addrlen;
     char addr_str[64];
     uint32_t per_connection_buffer_limit_bytes; /* default 1 MiB */
-    /* One filter chain for now (filter_chain_match arrives with TLS/SNI). */
-    dp_hcm_cfg_t *hcm;
+    dp_filter_chain_t *chains; /* filter_chains, in order */
+    size_t n_chains;
+    dp_filter_chain_t *default_chain; /* default_filter_chain, or NULL */
+    bool any_tls;                     /* some chain terminates TLS (sniff the first byte) */
+    uint64_t listener_filters_timeout_ms; /* [15 s]: TLS sniffing + handshake */
     struct dp_access_log **access_logs; /* listener-level access_log */
     size_t n_access_logs;
     /* listener.<address>.* stats, resolved on first use (dp_listener_stats_of) */
     _Atomic(struct dp_listener_stats *) stats;
 } dp_listener_cfg_t;
+
+/* The filter chains of a listener, default_filter_chain last. */
+static inline size_t dp_listener_n_chains(const dp_listener_cfg_t *l)
+{
+    return l->n_chains + (l->default_chain != NULL);
+}
+static inline dp_filter_chain_t *dp_listener_chain(const dp_listener_cfg_t *l, size_t i)
+{
+    return i < l->n_chains ? &l->chains[i] : l->default_chain;
+}
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -44,6 +45,13 @@ dp_hcm_stats_t *dp_hcm_stats_get(const char *p)
     s->cx_total = dp_stats_counterf("http.%s.downstream_cx_total", p);
     s->cx_active = dp_stats_gaugef("http.%s.downstream_cx_active", p);
     s->cx_http1_total = dp_stats_counterf("http.%s.downstream_cx_http1_total", p);
+    s->cx_http2_total = dp_stats_counterf("http.%s.downstream_cx_http2_total", p);
+    s->cx_upgrades_total = dp_stats_counterf("http.%s.downstream_cx_upgrades_total", p);
+    s->cx_upgrades_active = dp_stats_gaugef("http.%s.downstream_cx_upgrades_active", p);
+    s->rq_http2_total = dp_stats_counterf("http.%s.downstream_rq_http2_total", p);
+    s->rq_ws_on_non_ws_route = dp_stats_counterf("http.%s.downstream_rq_ws_on_non_ws_route", p);
+    s->rq_rx_reset = dp_stats_counterf("http.%s.downstream_rq_rx_reset", p);
+    s->rq_tx_reset = dp_stats_counterf("http.%s.downstream_rq_tx_reset", p);
     s->cx_destroy = dp_stats_counterf("http.%s.downstream_cx_destroy", p);
     s->cx_protocol_error = dp_stats_counterf("http.%s.downstream_cx_protocol_error", p);
     s->rq_total = dp_stats_counterf("http.%s.downstream_rq_total", p);
@@ -179,18 +187,50 @@ void dp_stream_count(dp_stream_t *s)
     dp_stat_inc(st->rq_total);
     if (s->http_version < 20)
         dp_stat_inc(st->rq_http1_total);
+    else if (s->http_version == 20)
+        dp_stat_inc(st->rq_http2_total);
     dp_stat_inc(st->rq_active);
 }
 
+void dp_h2_options_default(dp_h2_options_t *o)
+{
+    *o = (dp_h2_options_t){
+        .hpack_table_size = 4096,
+        .max_concurrent_streams = 2147483647u,
+        .initial_stream_window_size = 268435456u,
+        .initial_connection_window_size = 268435456u,
+        .max_outbound_frames = 10000,
+        .max_outbound_control_frames = 1000,
+        .max_consecutive_inbound_frames_with_empty_payload = 1,
+        .max_inbound_priority_frames_per_stream = 100,
+        .max_inbound_window_update_frames_per_data_frame_sent = 10,
+    };
+}
+
+int dp_grpc_status_of_http(int status)
+{
+    switch (status) {
+    case 400: return 13; /* INTERNAL */
+    case 401: return 16; /* UNAUTHENTICATED */
+    case 403: return 7;  /* PERMISSION_DENIED */
+    case 404: return 12; /* UNIMPLEMENTED */
+    case 429:
+    case 502:
+    case 503:
+    case 504: return 14; /* UNAVAILABLE */
+    default: return 2;   /* UNKNOWN */
+    }
+}
+
 void dp_stream_init(dp_stream_t *s, const dp_stream_ops_t *ops, void *codec, dp_worker_t *w,
-                    const dp_listener_cfg_t *l)
+                    const dp_listener_cfg_t *l, const dp_hcm_cfg_t *hcm)
 {
     memset(s, 0, sizeof(*s));
     s->ops = ops;
     s->codec = codec;
     s->worker = w;
     s->listener = l;
-    s->hcm = l->hcm;
+    s->hcm = hcm;
     s->snap = w->snap ? dp_snapshot_ref(w->snap) : NULL;
     s->start_ns = dp_now_ns();
     s->req_content_length = 0;
@@ -222,6 +262,7 @@ void dp_stream_dispose(dp_stream_t *s)
     for (size_t i = 0; i < s->listener->n_access_logs; i++)
         dp_access_log_emit(s->listener->access_logs[i], s);
     dp_headers_free(&s->req_headers);
+    dp_headers_free(&s->req_trailers);
     dp_headers_free(&s->resp_headers);
     dp_buf_free(&s->body_buf);
     dp_arena_free(&s->arena);
@@ -264,6 +305,15 @@ void dp_stream_send_body(dp_stream_t *s, const char *data, size_t len, bool end_
     if (end_stream)
         s->resp_done = true;
     s->ops->send_body(s, data, len, end_stream);
+}
+
+void dp_stream_send_trailers(dp_stream_t *s, dp_headers_t *h)
+{
+    s->resp_done = true;
+    if (s->ops->send_trailers)
+        s->ops->send_trailers(s, h);
+    else
+        s->ops->send_body(s, NULL, 0, true);
 }
 
 static size_t json_escape(char *out, const char *in, size_t n)
@@ -312,9 +362,35 @@ void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t l
         dp_stream_send_body(s, body, len, true);
 }
 
+/* Envoy answers a gRPC request locally with a trailers-only response:
+ * HTTP 200, grpc-status from the HTTP status, grpc-message. */
+static void grpc_local_reply(dp_stream_t *s, int status, const char *msg, const dp_headers_t *extra)
+{
+    if (s->head_sent) {
+        s->response_flags |= DP_RF_LR;
+        s->ops->reset(s);
+        return;
+    }
+    if (s->up)
+        dp_router_detach(s);
+    dp_headers_clear(&s->resp_headers);
+    if (extra)
+        for (size_t i = 0; i < extra->n; i++)
+            dp_headers_add(&s->resp_headers, extra->v[i].name, extra->v[i].value);
+    char *code = dp_arena_printf(&s->arena, NULL, "%d", dp_grpc_status_of_http(status));
+    dp_headers_set(&s->resp_headers, DP_SLICE_LIT("content-type"), DP_SLICE_LIT("application/grpc"));
+    dp_headers_set(&s->resp_headers, DP_SLICE_LIT("grpc-status"), dp_slice_cstr(code));
+    dp_headers_set(&s->resp_headers, DP_SLICE_LIT("grpc-message"), dp_slice_cstr(msg));
+    dp_stream_send_head(s, 200, &s->resp_headers, 0, true);
+}
+
 void dp_stream_local_reply(dp_stream_t *s, int status, const char *msg, const dp_headers_t *extra)
 {
     s->local_reply_detail = msg;
+    if (s->is_grpc) {
+        grpc_local_reply(s, status, msg, extra);
+        return;
+    }
     size_t mlen = strlen(msg);
     char *body = dp_arena_alloc(&s->arena, mlen * 6 + 48);
     size_t n = (size_t)sprintf(body, "{\"error\": \"");
@@ -427,6 +503,9 @@ static void strip_hop_by_hop(dp_headers_t *h)
     }
     for (size_t i = 0; i < n; i++)
         dp_headers_remove(h, names[i], lens[i]);
+    /* TE: only "trailers" crosses (gRPC needs it), as Envoy does */
+    const dp_slice_t *te = dp_headers_get(h, "te", 2);
+    bool te_trailers = te && te->len == 8 && strncasecmp(te->base, "trailers", 8) == 0;
     static const struct {
         const char *n;
         size_t l;
@@ -434,6 +513,29 @@ static void strip_hop_by_hop(dp_headers_t *h)
                {"upgrade", 7},     {"te", 2},          {"expect", 6}};
     for (size_t i = 0; i < DP_ARRAY_SIZE(hop); i++)
         dp_headers_remove(h, hop[i].n, hop[i].l);
+    if (te_trailers)
+        dp_headers_add(h, DP_SLICE_LIT("te"), DP_SLICE_LIT("trailers"));
+}
+
+static const dp_upgrade_cfg_t *find_upgrade(const dp_upgrade_cfg_t *v, size_t n, dp_slice_t type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(v[i].upgrade_type) == type.len && strncasecmp(v[i].upgrade_type, type.base, type.len) == 0)
+            return &v[i];
+    return NULL;
+}
+
+/* Envoy: an upgrade needs an enabled upgrade_config of its type in the
+ * HCM, which the route's upgrade_configs can turn on or off. */
+static bool upgrade_allowed(const dp_stream_t *s)
+{
+    const dp_upgrade_cfg_t *u = find_upgrade(s->hcm->upgrades, s->hcm->n_upgrades, s->upgrade);
+    if (s->route) {
+        const dp_upgrade_cfg_t *r = find_upgrade(s->route->upgrades, s->route->n_upgrades, s->upgrade);
+        if (r)
+            return u != NULL && r->enabled;
+    }
+    return u != NULL && u->enabled;
 }
 
 static const dp_filter_override_t *find_override(const dp_filter_overrides_t *o, const char *name)
@@ -566,6 +668,9 @@ void dp_stream_on_headers(dp_stream_t *s)
     }
 
     strip_hop_by_hop(&s->req_headers);
+    const dp_slice_t *ct = dp_headers_get(&s->req_headers, "content-type", 12);
+    s->is_grpc = ct && ct->len >= 16 && strncasecmp(ct->base, "application/grpc", 16) == 0 &&
+                 (ct->len == 16 || ct->base[16] == '+' || ct->base[16] == ';');
 
     /* X-Forwarded-For and the trusted client address */
     char xff_addr[48];
@@ -620,6 +725,12 @@ void dp_stream_on_headers(dp_stream_t *s)
         }
     }
 
+    if (s->upgrade.len > 0 && !upgrade_allowed(s)) {
+        dp_stat_inc(stats_of(s)->rq_ws_on_non_ws_route);
+        dp_stream_local_reply(s, 403, "upgrade_failed", NULL);
+        return;
+    }
+
     s->filter_state = dp_arena_alloc(&s->arena, sizeof(void *) * (h->n_filters ? h->n_filters : 1));
     for (size_t i = 0; i < h->n_filters; i++) {
         size_t sz = h->filters[i].factory->state_size;
@@ -645,6 +756,18 @@ void dp_stream_on_body(dp_stream_t *s, const char *data, size_t len, bool end_st
         s->body_buf_end = true;
     if (s->body_buf.len >= DP_STREAM_HIGH_WATERMARK && !s->body_paused)
         s->ops->read_body(s, false);
+}
+
+void dp_stream_on_trailers(dp_stream_t *s)
+{
+    s->req_done = true;
+    if (s->replied && s->up == NULL)
+        return;
+    if (s->up && dp_router_streaming(s)) {
+        dp_router_on_trailers(s);
+        return;
+    }
+    s->body_buf_end = true; /* the router sends s->req_trailers when it binds */
 }
 
 void dp_stream_on_writable(dp_stream_t *s)

@@ -8,8 +8,10 @@
 
 /* http.<stat_prefix>.* */
 typedef struct dp_hcm_stats {
-    dp_stat_t *cx_total, *cx_active, *cx_http1_total, *cx_destroy, *cx_protocol_error;
-    dp_stat_t *rq_total, *rq_http1_total, *rq_active, *rq_xx[6], *rq_completed;
+    dp_stat_t *cx_total, *cx_active, *cx_http1_total, *cx_http2_total, *cx_destroy, *cx_protocol_error;
+    dp_stat_t *cx_upgrades_total, *cx_upgrades_active;
+    dp_stat_t *rq_total, *rq_http1_total, *rq_http2_total, *rq_active, *rq_xx[6], *rq_completed;
+    dp_stat_t *rq_ws_on_non_ws_route, *rq_rx_reset, *rq_tx_reset;
     dp_stat_t *rq_timeout, *rq_idle_timeout, *rq_header_timeout, *rs_too_large;
 } dp_hcm_stats_t;
 
@@ -29,6 +31,8 @@ dp_hcm_stats_t *dp_hcm_stats_of(const dp_hcm_cfg_t *h);
 dp_listener_stats_t *dp_listener_stats_of(const dp_listener_cfg_t *l);
 
 const char *dp_http_reason(int status);
+/* Envoy's Grpc::Utility::httpToGrpcStatus. */
+int dp_grpc_status_of_http(int status);
 
 /* Server-wide counters: http.<prefix> does not exist for protocol errors
  * that happen before a request has a listener... it always has one. */

@@ -99,6 +99,13 @@ typedef enum {
     DP_PATHMATCH_SEPARATED_PREFIX, /* path_separated_prefix */
 } dp_pathmatch_kind_t;
 
+/* HttpConnectionManager.UpgradeConfig and RouteAction.UpgradeConfig
+ * (upgrade filters are refused by the translator). */
+typedef struct dp_upgrade_cfg {
+    char *upgrade_type; /* lowercase: "websocket" */
+    bool enabled;       /* [true] */
+} dp_upgrade_cfg_t;
+
 typedef struct dp_route {
     char *name;
     /* match */
@@ -123,6 +130,8 @@ typedef struct dp_route {
     uint64_t timeout_ms;        /* default 15000; 0 disables */
     bool has_idle_timeout;
     uint64_t idle_timeout_ms;
+    dp_upgrade_cfg_t *upgrades; /* RouteAction.upgrade_configs: override the HCM's per type */
+    size_t n_upgrades;
 
     /* DP_ROUTE_ACTION_REDIRECT (envoy.config.route.v3.RedirectAction) */
     char *redirect_scheme; /* https_redirect -> "https"; NULL keeps */

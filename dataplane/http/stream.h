@@ -1,6 +1,5 @@
 /* The protocol-neutral request: one dp_stream_t per HTTP request, whatever
- * the downstream codec (HTTP/1.1 now; HTTP/2 and HTTP/3 fill the same
- * fields). Codecs translate framing into the calls below; the HTTP
+ * the downstream codec (HTTP/1.1, HTTP/2; HTTP/3 fills the same fields). Codecs translate framing into the calls below; the HTTP
  * connection manager (hcm.c), the filters and the router only see this.
  *
  *   codec --dp_stream_on_headers/on_body/on_writable/on_abort--> hcm
@@ -42,6 +41,10 @@ typedef struct dp_stream_ops {
     /* Abort the stream (HTTP/1: close the connection). The codec then
      * disposes of the stream. */
     void (*reset)(dp_stream_t *s);
+    /* Response trailers; ends the response (HTTP/1.1 chunked trailer
+     * section, HTTP/2 HEADERS with END_STREAM). May be NULL in a codec
+     * that cannot carry them: the stream then ends with an empty body. */
+    void (*send_trailers)(dp_stream_t *s, dp_headers_t *h);
 } dp_stream_ops_t;
 
 /* Envoy's response flags, as bits (access log %RESPONSE_FLAGS%). */
@@ -85,10 +88,19 @@ struct dp_stream {
     /* request, filled by the codec before dp_stream_on_headers */
     dp_slice_t method, scheme, authority, path; /* path includes the query */
     int http_version;   /* 10, 11, 20, 30 */
+    bool is_grpc;       /* content-type application/grpc*: local replies carry grpc-status */
     dp_headers_t req_headers; /* lowercase names, no pseudo headers, no Host */
     int64_t req_content_length; /* -1 unknown (chunked), 0 none */
     bool req_has_body;
     bool expect_continue;
+    /* An upgrade request: the protocol token, lowercase ("websocket"), from
+     * an HTTP/1.1 Upgrade header or an HTTP/2 extended CONNECT's :protocol
+     * (the h2 codec turns that into GET + upgrade, and a 101 response back
+     * into 200, as Envoy does). Empty: none. After a 101 (or h2 200) both
+     * bodies are the tunnel's bytes; the end of each is a half-close. */
+    dp_slice_t upgrade;
+    bool upgraded; /* the response accepted the upgrade: tunnel mode */
+    dp_headers_t req_trailers; /* request trailers (gRPC clients rarely send any) */
     const struct sockaddr *peer; /* downstream peer */
     const struct sockaddr *local;
     bool tls;
@@ -137,12 +149,18 @@ struct dp_stream {
  * Used by the router and by local replies. */
 void dp_stream_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t content_length, bool end_stream);
 void dp_stream_send_body(dp_stream_t *s, const char *data, size_t len, bool end_stream);
+/* Ends the response with trailers (falls back to an empty final body when
+ * the codec has no send_trailers). */
+void dp_stream_send_trailers(dp_stream_t *s, dp_headers_t *h);
 
 /* Codec side */
+/* hcm: the HTTP connection manager of the connection's filter chain. */
 void dp_stream_init(dp_stream_t *s, const dp_stream_ops_t *ops, void *codec, struct dp_worker *w,
-                    const dp_listener_cfg_t *l);
+                    const dp_listener_cfg_t *l, const dp_hcm_cfg_t *hcm);
 void dp_stream_on_headers(dp_stream_t *s);
 void dp_stream_on_body(dp_stream_t *s, const char *data, size_t len, bool end_stream);
+/* Request trailers (s->req_trailers filled by the codec): ends the request. */
+void dp_stream_on_trailers(dp_stream_t *s);
 void dp_stream_on_writable(dp_stream_t *s);
 void dp_stream_on_abort(dp_stream_t *s); /* downstream went away */
 void dp_stream_dispose(dp_stream_t *s);

@@ -27,6 +27,7 @@ typedef struct h1_conn {
     dp_sock_t *sock;
     dp_worker_t *w;
     dp_listener_cfg_t *listener; /* ref held */
+    const dp_hcm_cfg_t *hcm;     /* the filter chain's, owned by listener */
     dp_hcm_stats_t *stats;
     dp_listener_stats_t *lstats;
     h1s_state_t state;
@@ -113,7 +114,7 @@ static void set_timeout(h1_conn_t *c, uint64_t ms)
 
 static void arm_idle(h1_conn_t *c)
 {
-    set_timeout(c, c->listener->hcm->idle_timeout_ms);
+    set_timeout(c, c->hcm->idle_timeout_ms);
 }
 
 /* Envoy's request_headers_timeout: a fixed deadline from the first byte of
@@ -131,7 +132,7 @@ static void on_head_timeout(struct ev_loop *ev, ev_timer *t, int revents)
 
 static void head_timer_check(h1_conn_t *c)
 {
-    uint64_t ms = c->listener->hcm->request_headers_timeout_ms;
+    uint64_t ms = c->hcm->request_headers_timeout_ms;
     if (ms == 0)
         return;
     bool in_head = c->state == H1S_HEAD && !c->stream_active && c->sock && c->sock->in.len > 0;
@@ -357,7 +358,7 @@ static void drain_conn(dp_conn_link_t *l, bool hard)
 static void reply_error(h1_conn_t *c, int status, const char *reason, int minor)
 {
     dp_stat_inc(c->stats->cx_protocol_error);
-    dp_stream_init(&c->stream, &h1_ops, c, c->w, c->listener);
+    dp_stream_init(&c->stream, &h1_ops, c, c->w, c->listener, c->hcm);
     c->stream_active = true;
     c->stream.http_version = minor == 0 ? 10 : 11;
     c->stream.response_flags |= DP_RF_DPE;
@@ -372,13 +373,14 @@ static void reply_error(h1_conn_t *c, int status, const char *reason, int minor)
 static int start_stream(h1_conn_t *c, const dp_h1_request_t *req, const char *head, size_t head_len)
 {
     dp_stream_t *s = &c->stream;
-    dp_stream_init(s, &h1_ops, c, c->w, c->listener);
+    dp_stream_init(s, &h1_ops, c, c->w, c->listener, c->hcm);
     c->stream_active = true;
     char *copy = dp_arena_alloc(&s->arena, head_len);
     memcpy(copy, head, head_len);
 #define REBASE(p) (copy + ((p) - head))
     s->http_version = req->minor_version == 0 ? 10 : 11;
     s->method = dp_slice(REBASE(req->method), req->method_len);
+    s->tls = c->sock->tops != &dp_transport_raw;
     s->scheme = s->tls ? DP_SLICE_LIT("https") : DP_SLICE_LIT("http");
     s->peer = (const struct sockaddr *)&c->sock->peer;
     s->local = (const struct sockaddr *)&c->sock->local;
@@ -558,7 +560,7 @@ static void process(h1_conn_t *c, int err)
             if (req.body == DP_H1_BODY_CHUNKED)
                 dp_h1_chunked_init(&c->chunked);
             c->state = req.body == DP_H1_BODY_NONE ? H1S_WAIT_RESP : H1S_BODY;
-            const dp_hcm_cfg_t *h = c->listener->hcm;
+            const dp_hcm_cfg_t *h = c->hcm;
             set_timeout(c, h->stream_idle_timeout_ms);
             if (req.expect_continue && req.body != DP_H1_BODY_NONE) {
                 /* as Envoy without proxy_100_continue: answer it ourselves */
@@ -603,15 +605,16 @@ static dp_h1_header_t *header_scratch(size_t n)
     return scratch;
 }
 
-void dp_h1_server_accept(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
+void dp_h1_server_attach(dp_worker_t *w, dp_listener_cfg_t *l, const dp_filter_chain_t *fc, dp_sock_t *sock)
 {
     h1_conn_t *c = dp_xcalloc(1, sizeof(*c));
     c->w = w;
     c->listener = dp_listener_cfg_ref(l);
-    c->sock = dp_sock_new(&w->loop, fd, &dp_transport_raw);
+    c->hcm = fc->hcm;
+    c->sock = sock;
     c->sock->data = c;
     c->sock->on_drain = on_drain;
-    const dp_hcm_cfg_t *h = l->hcm;
+    const dp_hcm_cfg_t *h = fc->hcm;
     c->lim.max_header_bytes = (size_t)h->max_request_headers_kb * 1024;
     c->lim.max_headers = h->max_headers_count;
     /* room for a maximal head plus what arrives with it */
@@ -625,8 +628,6 @@ void dp_h1_server_accept(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
     dp_stat_inc(c->stats->cx_total);
     dp_stat_inc(c->stats->cx_active);
     dp_stat_inc(c->stats->cx_http1_total);
-    dp_stat_inc(c->lstats->cx_total);
-    dp_stat_inc(c->lstats->cx_active);
     ev_init(&c->timer, on_timer);
     ev_init(&c->head_timer, on_head_timeout);
     c->head_timer.data = c;

@@ -8,8 +8,13 @@
 
 struct dp_worker;
 
-/* Takes ownership of an accepted fd on listener l. */
-void dp_h1_server_accept(struct dp_worker *w, dp_listener_cfg_t *l, int fd);
+struct dp_sock;
+
+/* Takes ownership of an accepted connection (raw or TLS, handshake done)
+ * on listener l, served by filter chain fc (owned by l). Bytes already in
+ * sock->in (read while sniffing the protocol) are the first request's. */
+void dp_h1_server_attach(struct dp_worker *w, dp_listener_cfg_t *l, const dp_filter_chain_t *fc,
+                         struct dp_sock *sock);
 /* Frees the calling worker thread's parser scratch (at thread exit). */
 void dp_h1_server_thread_exit(void);
 

@@ -14,6 +14,7 @@
 #include "dataplane/core/qsbr.h"
 #include "dataplane/core/log.h"
 #include "dataplane/http1/server.h"
+#include "dataplane/server/accept.h"
 #include "dataplane/upstream/pool.h"
 
 static dp_worker_t *workers;
@@ -85,7 +86,7 @@ static void on_accept(struct ev_loop *ev, ev_io *io, int revents)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        dp_h1_server_accept(w, wl->ls->cfg, fd);
+        dp_accept_conn(w, wl->ls->cfg, fd);
     }
 }
 

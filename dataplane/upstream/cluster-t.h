@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dataplane/http/hcm-t.h" /* dp_h2_options_t */
+
 typedef enum {
     DP_LB_ROUND_ROBIN = 0, /* Envoy's enum values */
     DP_LB_LEAST_REQUEST = 1,
@@ -32,6 +34,15 @@ typedef struct dp_endpoint {
 } dp_endpoint_t;
 
 struct dp_cluster_rt; /* dataplane/upstream/cluster.h */
+struct dp_tls_ctx;    /* dataplane/transport/tls.h */
+
+/* The upstream HTTP protocol (typed_extension_protocol_options
+ * envoy.extensions.upstreams.http.v3.HttpProtocolOptions). */
+typedef enum {
+    DP_UPSTREAM_HTTP1 = 0, /* default, as Envoy */
+    DP_UPSTREAM_HTTP2 = 1, /* explicit_http_config.http2_protocol_options */
+    DP_UPSTREAM_DOWNSTREAM = 2, /* use_downstream_protocol_config: the downstream request's */
+} dp_upstream_proto_t;
 
 typedef struct dp_cluster_cfg {
     _Atomic int refcnt;
@@ -50,6 +61,20 @@ typedef struct dp_cluster_cfg {
     dp_endpoint_t *endpoints;
     size_t n_endpoints;
     char *eds_service_name; /* EDS: the ClusterLoadAssignment name, else NULL */
+
+    /* upstream protocol and its options */
+    dp_upstream_proto_t proto;
+    dp_h2_options_t h2;              /* HTTP/2 options (defaults unless set) */
+    uint64_t idle_timeout_ms;        /* common_http_protocol_options.idle_timeout [1 h]; 0 off */
+    uint32_t max_requests_per_connection; /* 0: unlimited */
+
+    /* transport_socket envoy.transport_sockets.tls (UpstreamTlsContext):
+     * NULL plaintext. sni: UpstreamTlsContext.sni, or NULL. ALPN offered is
+     * part of the context (h2 and/or http/1.1 as the protocol asks). */
+    struct dp_tls_ctx *tls;
+    char *tls_sni;
+    char **sds_names; /* SDS secrets the context was built from */
+    size_t n_sds_names;
     struct dp_cluster_rt *rt;  /* runtime state shared across snapshots */
 } dp_cluster_cfg_t;
 

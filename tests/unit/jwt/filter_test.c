@@ -92,7 +92,8 @@ static void f_reset(dp_stream_t *s)
     (void)s;
 }
 
-static const dp_stream_ops_t ops = {f_send_head, f_send_body, f_pending, f_read_body, f_reset};
+static const dp_stream_ops_t ops = {
+    .send_head = f_send_head, .send_body = f_send_body, .pending = f_pending, .read_body = f_read_body, .reset = f_reset};
 
 typedef struct fake {
     dp_stream_t s;

@@ -51,7 +51,8 @@ static void f_reset(dp_stream_t *s)
 {
     (void)s;
 }
-static const dp_stream_ops_t fake_ops = {f_head, f_body, f_pending, f_read_body, f_reset};
+static const dp_stream_ops_t fake_ops = {
+    .send_head = f_head, .send_body = f_body, .pending = f_pending, .read_body = f_read_body, .reset = f_reset};
 
 /* ---- configs ------------------------------------------------------------------- */
 

@@ -184,7 +184,7 @@ static void test_demo(void)
     CHECK_STR(l->name, "ingress");
     CHECK_STR(l->addr_str, "127.0.0.1:10000");
     CHECK_INT(l->per_connection_buffer_limit_bytes, 1024 * 1024);
-    const dp_hcm_cfg_t *h = l->hcm;
+    const dp_hcm_cfg_t *h = l->chains[0].hcm;
     CHECK_STR(h->stat_prefix, "ingress_http");
     CHECK(h->accept_http_10);
     CHECK_INT(h->request_headers_timeout_ms, 10000);

@@ -573,8 +573,20 @@ static void test_route_errors(void)
                         "{path_separated_prefix: /api/}, route: {cluster: c}}]}]"),
               "match.path_separated_prefix: '/api/' must be non-empty");
     CHECK_HAS(route_err("virtual_hosts: [{name: a, domains: ['*'], routes: [{match: {prefix: /}, route: "
-                        "{cluster: c, upgrade_configs: [{upgrade_type: websocket}]}}]}]"),
-              "virtual_hosts[0].routes[0].route.upgrade_configs: not supported yet");
+                        "{cluster: c, upgrade_configs: [{upgrade_type: h2c}]}}]}]"),
+              "virtual_hosts[0].routes[0].route.upgrade_configs[0].upgrade_type: 'h2c' is not supported yet");
+    {
+        dp_route_config_t *rc = route("virtual_hosts: [{name: a, domains: ['*'], routes: [{match: {prefix: /}, route: "
+                                      "{cluster: c, upgrade_configs: [{upgrade_type: WebSocket, enabled: false}]}}]}]");
+        CHECK(rc != NULL);
+        if (rc) {
+            const dp_route_t *r = &rc->vhosts[0].routes[0];
+            CHECK_INT(r->n_upgrades, 1);
+            CHECK_STR(r->upgrades[0].upgrade_type, "websocket");
+            CHECK(!r->upgrades[0].enabled);
+        }
+        dp_route_config_unref(rc);
+    }
     CHECK_HAS(route_err("virtual_hosts: [{name: a, domains: ['*'], routes: [{match: {prefix: /}, route: "
                         "{cluster: c, timeout: -1s}}]}]"),
               "route.timeout: must not be negative");
@@ -625,7 +637,7 @@ static void test_listener_defaults(void)
     CHECK_INT(l->addrlen, sizeof(struct sockaddr_in));
     CHECK_INT(l->per_connection_buffer_limit_bytes, 1024 * 1024);
     CHECK_INT(l->n_access_logs, 0);
-    const dp_hcm_cfg_t *h = l->hcm;
+    const dp_hcm_cfg_t *h = l->chains[0].hcm;
     CHECK(h != NULL);
     CHECK_STR(h->stat_prefix, "ingress");
     CHECK_INT(h->codec_type, DP_CODEC_AUTO);
@@ -651,6 +663,55 @@ static void test_listener_defaults(void)
     CHECK_INT(h->drain_timeout_ms, 5000);
     CHECK(!h->accept_http_10);
     CHECK(h->default_host_for_http_10 == NULL);
+    CHECK_INT(h->h2.max_concurrent_streams, 2147483647);
+    CHECK_INT(h->h2.initial_stream_window_size, 268435456);
+    CHECK_INT(h->h2.initial_connection_window_size, 268435456);
+    CHECK_INT(h->h2.hpack_table_size, 4096);
+    CHECK(!h->h2.allow_connect);
+    CHECK_INT(h->h2.max_outbound_frames, 10000);
+    CHECK_INT(h->h2.max_outbound_control_frames, 1000);
+    CHECK_INT(h->h2.max_consecutive_inbound_frames_with_empty_payload, 1);
+    CHECK_INT(h->h2.max_inbound_priority_frames_per_stream, 100);
+    CHECK_INT(h->h2.max_inbound_window_update_frames_per_data_frame_sent, 10);
+    CHECK_INT(h->n_upgrades, 0);
+    CHECK_INT(l->n_chains, 1);
+    CHECK(l->default_chain == NULL);
+    CHECK(!l->any_tls);
+    CHECK_INT(l->listener_filters_timeout_ms, 15000);
+    dp_listener_cfg_unref(l);
+}
+
+static void test_listener_h2_upgrades(void)
+{
+    dp_listener_cfg_t *l = NULL;
+    int rc = listener("stat_prefix: s, codec_type: HTTP2, http2_protocol_options: {max_concurrent_streams: 7, "
+                      "initial_stream_window_size: 65536, initial_connection_window_size: 1048576, "
+                      "allow_connect: true, hpack_table_size: 0, max_outbound_frames: 50, "
+                      "max_outbound_control_frames: 5, max_consecutive_inbound_frames_with_empty_payload: 3, "
+                      "max_inbound_priority_frames_per_stream: 9, "
+                      "max_inbound_window_update_frames_per_data_frame_sent: 4}, "
+                      "upgrade_configs: [{upgrade_type: WebSocket}, ] , " ROUTES ", http_filters: [" ROUTER "]",
+                      &l);
+    CHECK_INT(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    const dp_hcm_cfg_t *h = l->chains[0].hcm;
+    CHECK_INT(h->codec_type, DP_CODEC_HTTP2);
+    CHECK_INT(h->h2.max_concurrent_streams, 7);
+    CHECK_INT(h->h2.initial_stream_window_size, 65536);
+    CHECK_INT(h->h2.initial_connection_window_size, 1048576);
+    CHECK(h->h2.allow_connect);
+    CHECK_INT(h->h2.hpack_table_size, 0);
+    CHECK_INT(h->h2.max_outbound_frames, 50);
+    CHECK_INT(h->h2.max_outbound_control_frames, 5);
+    CHECK_INT(h->h2.max_consecutive_inbound_frames_with_empty_payload, 3);
+    CHECK_INT(h->h2.max_inbound_priority_frames_per_stream, 9);
+    CHECK_INT(h->h2.max_inbound_window_update_frames_per_data_frame_sent, 4);
+    CHECK_INT(h->n_upgrades, 1);
+    CHECK_STR(h->upgrades[0].upgrade_type, "websocket");
+    CHECK(h->upgrades[0].enabled);
     dp_listener_cfg_unref(l);
 }
 
@@ -684,7 +745,7 @@ static void test_listener_values(void)
     CHECK_INT(l->addr.ss_family, AF_INET6);
     CHECK_INT(l->per_connection_buffer_limit_bytes, 32768);
     CHECK_INT(l->n_access_logs, 1);
-    const dp_hcm_cfg_t *h = l->hcm;
+    const dp_hcm_cfg_t *h = l->chains[0].hcm;
     CHECK_INT(h->codec_type, DP_CODEC_HTTP1);
     CHECK(h->use_remote_address);
     CHECK_INT(h->xff_num_trusted_hops, 2);
@@ -712,7 +773,7 @@ static void test_listener_values(void)
                   &l);
     CHECK_INT(rc, 0);
     if (l)
-        CHECK_INT(l->hcm->strip_port, DP_STRIP_MATCHING_PORT);
+        CHECK_INT(l->chains[0].hcm->strip_port, DP_STRIP_MATCHING_PORT);
     dp_listener_cfg_unref(l);
 }
 
@@ -732,15 +793,15 @@ static void test_http_filters(void)
                   &l);
     CHECK_INT(rc, 0);
     if (l) {
-        CHECK_INT(l->hcm->n_filters, 1);
-        CHECK_STR(l->hcm->filters[0].name, "envoy.filters.http.router");
+        CHECK_INT(l->chains[0].hcm->n_filters, 1);
+        CHECK_STR(l->chains[0].hcm->filters[0].name, "envoy.filters.http.router");
     }
     dp_listener_cfg_unref(l);
     /* the router resolved by name alone (no typed_config) */
     rc = listener("stat_prefix: s, " ROUTES ", http_filters: [{name: envoy.filters.http.router}]", &l);
     CHECK_INT(rc, 0);
     if (l)
-        CHECK_INT(l->hcm->n_filters, 1);
+        CHECK_INT(l->chains[0].hcm->n_filters, 1);
     dp_listener_cfg_unref(l);
     /* resolved by the typed_config type, whatever the name */
     rc = listener("stat_prefix: s, " ROUTES ", http_filters: [{name: my-router, typed_config: {'@type': "
@@ -748,8 +809,8 @@ static void test_http_filters(void)
                   &l);
     CHECK_INT(rc, 0);
     if (l) {
-        CHECK_STR(l->hcm->filters[0].name, "my-router");
-        CHECK(l->hcm->filters[0].factory == dp_http_filter_lookup("envoy.filters.http.router"));
+        CHECK_STR(l->chains[0].hcm->filters[0].name, "my-router");
+        CHECK(l->chains[0].hcm->filters[0].factory == dp_http_filter_lookup("envoy.filters.http.router"));
     }
     dp_listener_cfg_unref(l);
     /* a typed_config of a type that is no HTTP filter */
@@ -784,8 +845,12 @@ static void test_listener_errors(void)
 #define OKHCM "stat_prefix: s, " ROUTES ", http_filters: [" ROUTER "]"
     CHECK_HAS(listener_err(ROUTES ", http_filters: [" ROUTER "]"),
               "filter_chains[0].filters[0].typed_config.stat_prefix: required");
-    CHECK_HAS(listener_err("stat_prefix: s, codec_type: HTTP2, " ROUTES ", http_filters: [" ROUTER "]"),
-              "typed_config.codec_type: HTTP2 is not supported yet");
+    CHECK_HAS(listener_err("stat_prefix: s, http2_protocol_options: {initial_stream_window_size: 100}, " ROUTES
+                           ", http_filters: [" ROUTER "]"),
+              "typed_config.http2_protocol_options.initial_stream_window_size: 100 is out of range (65535..2147483647)");
+    CHECK_HAS(listener_err("stat_prefix: s, http2_protocol_options: {max_concurrent_streams: 0}, " ROUTES
+                           ", http_filters: [" ROUTER "]"),
+              "typed_config.http2_protocol_options.max_concurrent_streams: 0 is out of range");
     CHECK_HAS(listener_err("stat_prefix: s, codec_type: HTTP3, " ROUTES ", http_filters: [" ROUTER "]"),
               "typed_config.codec_type: HTTP3 is not supported yet");
     CHECK_HAS(listener_err("stat_prefix: s, http_filters: [" ROUTER "]"),
@@ -797,9 +862,12 @@ static void test_listener_errors(void)
     CHECK_HAS(listener_err("stat_prefix: s, rds: {route_config_name: r, config_source: {api_config_source: "
                            "{api_type: REST}}}, http_filters: [" ROUTER "]"),
               "typed_config.rds.config_source.api_config_source.api_type: REST is not supported yet");
-    CHECK_HAS(listener_err("stat_prefix: s, upgrade_configs: [{upgrade_type: websocket}], " ROUTES
+    CHECK_HAS(listener_err("stat_prefix: s, upgrade_configs: [{upgrade_type: CONNECT}], " ROUTES
                            ", http_filters: [" ROUTER "]"),
-              "typed_config.upgrade_configs: not supported yet");
+              "typed_config.upgrade_configs[0].upgrade_type: 'CONNECT' is not supported yet (only websocket)");
+    CHECK_HAS(listener_err("stat_prefix: s, upgrade_configs: [{upgrade_type: websocket}, {upgrade_type: WebSocket}], "
+                           ROUTES ", http_filters: [" ROUTER "]"),
+              "typed_config.upgrade_configs[1].upgrade_type: duplicate upgrade type 'WebSocket'");
     CHECK_HAS(
         listener_err("stat_prefix: s, common_http_protocol_options: {headers_with_underscores_action: "
                      "REJECT_REQUEST}, " ROUTES ", http_filters: [" ROUTER "]"),
@@ -1215,6 +1283,7 @@ int main(void)
     test_route_errors();
     test_listener_defaults();
     test_listener_values();
+    test_listener_h2_upgrades();
     test_http_filters();
     test_listener_errors();
     test_unknown_fields();
