@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "dataplane/core/common.h"
@@ -20,6 +21,7 @@ typedef enum {
     H1S_BODY,      /* streaming the request body */
     H1S_WAIT_RESP, /* request complete, response in progress */
     H1S_CLOSING,   /* final response queued; half-close then close */
+    H1S_TUNNEL,    /* upgraded (101): raw bytes both ways until both ends closed */
 } h1s_state_t;
 
 typedef struct h1_conn {
@@ -40,6 +42,7 @@ typedef struct h1_conn {
     /* response framing */
     bool resp_chunked, resp_until_close, resp_no_body, resp_done;
     bool keep_alive;   /* the connection may serve another request */
+    bool tunnel_in_done; /* upgraded: the client half-closed */
     bool draining;
     bool is_head;
     size_t scanned; /* bytes already scanned for the end of the head */
@@ -187,6 +190,24 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
         put(out, h->v[i].value.base, h->v[i].value.len);
         put(out, "\r\n", 2);
     }
+    if (status == 101 && s->upgrade.len > 0 && c->state == H1S_WAIT_RESP) {
+        /* the upgrade succeeded: the router passes the upstream's 101
+         * without its hop-by-hop headers, the codec restores them */
+        put_lit(out, "connection: upgrade\r\nupgrade: ");
+        put(out, s->upgrade.base, s->upgrade.len);
+        put(out, "\r\n\r\n", 4);
+        dp_sock_queued(c->sock);
+        c->state = H1S_TUNNEL;
+        c->resp_no_body = false;
+        c->keep_alive = false;
+        s->upgraded = true;
+        dp_stat_inc(c->stats->cx_upgrades_total);
+        dp_stat_inc(c->stats->cx_upgrades_active);
+        c->last_activity_ms = loop_ms(c);
+        /* bytes the client sent after its head are the tunnel's */
+        dp_sock_read_start(c->sock, on_read);
+        return;
+    }
     if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
         /* no framing headers */
     } else if (content_length >= 0) {
@@ -220,7 +241,7 @@ static void h1_send_body(dp_stream_t *s, const char *data, size_t len, bool end_
 {
     h1_conn_t *c = conn_of(s);
     if (!c->resp_no_body && len > 0) {
-        if (c->resp_chunked) {
+        if (c->resp_chunked && c->state != H1S_TUNNEL) {
             char hdr[24];
             size_t n = dp_u64tohex(len, hdr);
             hdr[n++] = '\r';
@@ -251,7 +272,7 @@ static void h1_read_body(dp_stream_t *s, bool enable)
 {
     h1_conn_t *c = conn_of(s);
     s->body_paused = !enable;
-    if (enable && c->state == H1S_BODY)
+    if (enable && (c->state == H1S_BODY || (c->state == H1S_TUNNEL && !c->tunnel_in_done)))
         dp_sock_read_start(c->sock, on_read);
 }
 
@@ -326,6 +347,15 @@ static void start_closing(h1_conn_t *c)
 static void response_complete(h1_conn_t *c)
 {
     c->resp_done = true;
+    if (c->state == H1S_TUNNEL) {
+        /* the upstream closed its side: FIN to the client once written;
+         * the connection ends when the client closes too (or at the
+         * delayed-close timer, as any closing connection) */
+        dp_stat_dec(c->stats->cx_upgrades_active);
+        finish_stream(c);
+        start_closing(c);
+        return;
+    }
     if (c->state == H1S_BODY) {
         /* answered before the request body ended (e.g. 401 on an upload) */
         finish_stream(c);
@@ -427,6 +457,21 @@ static int start_stream(h1_conn_t *c, const dp_h1_request_t *req, const char *he
         dp_headers_add(&s->req_headers, dp_slice(name, nl),
                        dp_slice(REBASE(req->headers[i].value), req->headers[i].value_len));
     }
+    if (req->upgrade && req->upgrade_value_len > 0) {
+        /* the first protocol of the list; h2c is not an upgrade we do (Envoy
+         * drops it too: the request goes on as HTTP/1.1) */
+        const char *u = REBASE(req->upgrade_value);
+        size_t ul = 0;
+        while (ul < req->upgrade_value_len && u[ul] != ',' && u[ul] != ' ' && u[ul] != '\t')
+            ul++;
+        if (!(ul == 3 && strncasecmp(u, "h2c", 3) == 0) && ul > 0) {
+            char *t = dp_arena_strndup(&s->arena, u, ul);
+            for (size_t k = 0; k < ul; k++)
+                if ((unsigned char)(t[k] - 'A') < 26u)
+                    t[k] = (char)(t[k] + 32);
+            s->upgrade = dp_slice(t, ul);
+        }
+    }
 #undef REBASE
     s->req_has_body = req->body != DP_H1_BODY_NONE;
     s->req_content_length = req->body == DP_H1_BODY_LENGTH ? (int64_t)req->content_length
@@ -489,6 +534,39 @@ static void deliver_body(h1_conn_t *c, int err)
         dp_sock_read_stop(sock);
 }
 
+/* Upgraded: every byte from the client is request body; its EOF is the
+ * end of the request (a half-close passed upstream). */
+static void tunnel_read(h1_conn_t *c, int err)
+{
+    dp_sock_t *sock = c->sock;
+    if (c->tunnel_in_done) {
+        dp_buf_consume(&sock->in, sock->in.len);
+        if (err && err != DP_ECLOSED)
+            conn_close(c);
+        return;
+    }
+    if (sock->in.len > 0 && c->stream_active) {
+        size_t n = sock->in.len;
+        dp_stream_on_body(&c->stream, dp_buf_data(&sock->in), n, false);
+        if (c->sock == NULL)
+            return;
+        dp_buf_consume(&sock->in, n);
+    }
+    if (err) {
+        c->tunnel_in_done = true;
+        if (err != DP_ECLOSED) {
+            conn_close(c);
+            return;
+        }
+        dp_stream_on_body(&c->stream, NULL, 0, true);
+        if (c->sock)
+            dp_sock_read_stop(c->sock);
+        return;
+    }
+    if (c->stream.body_paused)
+        dp_sock_read_stop(sock);
+}
+
 static void process(h1_conn_t *c, int err)
 {
     dp_sock_t *sock = c->sock;
@@ -496,6 +574,9 @@ static void process(h1_conn_t *c, int err)
         if (c->sock == NULL)
             return;
         switch (c->state) {
+        case H1S_TUNNEL:
+            tunnel_read(c, err);
+            return;
         case H1S_CLOSING:
             dp_buf_consume(&sock->in, sock->in.len);
             if (err)
