@@ -235,7 +235,7 @@ static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
 /* One {address, port} of a node's listener(s). */
 static int parse_listener(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *l, const char *path)
 {
-    static const char *const lkeys[] = {"address", "port", NULL};
+    static const char *const lkeys[] = {"address", "port", "tls", NULL};
     const dp_cfgnode_t *v;
     const char *s;
     char p[160];
@@ -260,7 +260,7 @@ static int parse_listener(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *l, 
     n->listeners[n->nlisteners].address = dp_stub_xstrdup(s);
     n->listeners[n->nlisteners].port = port;
     n->nlisteners++;
-    return 0;
+    return dp_fleet__get_bool(c, l, "tls", path, &n->listeners[n->nlisteners - 1].tls);
 }
 
 /* `listener: {...}` (one) or `listeners: [{...}, ...]`, not both. */
@@ -295,8 +295,8 @@ static int parse_listeners(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *m,
 
 static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
 {
-    static const char *const keys[] = {"name",          "base_domain",       "listener", "listeners",
-                                       "port_pod_form", "port_machine_form", NULL};
+    static const char *const keys[] = {"name",          "base_domain",       "listener",     "listeners",
+                                       "port_pod_form", "port_machine_form", "certificates", NULL};
     dp_fleet_t *f = c->f;
     f->nodes = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->nodes);
     for (size_t i = 0; i < seq->n; i++) {
@@ -328,6 +328,8 @@ static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
             return rc;
         if ((rc = dp_fleet__get_bool(c, m, "port_pod_form", path, &n->port_pod_form)) ||
             (rc = dp_fleet__get_bool(c, m, "port_machine_form", path, &n->port_machine_form)))
+            return rc;
+        if ((rc = dp_fleet__parse_certs(c, m, path, n)))
             return rc;
     }
     return 0;
@@ -758,6 +760,7 @@ void dp_fleet_free(dp_fleet_t *f)
         for (size_t j = 0; j < f->nodes[i].nlisteners; j++)
             free(f->nodes[i].listeners[j].address);
         free(f->nodes[i].listeners);
+        dp_fleet__certs_free(&f->nodes[i]);
     }
     for (size_t i = 0; i < f->nprojects; i++) {
         free(f->projects[i].alias);

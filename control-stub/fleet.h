@@ -25,7 +25,18 @@
 typedef struct dp_fleet_listener {
     char *address; /* IP literal */
     unsigned port; /* 1..65535 */
+    int tls;       /* HTTPS with the node's certificates (tls: true) */
 } dp_fleet_listener_t;
+
+/* A certificate of a node (`certificates:`), files read at parse time and
+ * served to the data plane as SDS secrets. */
+typedef struct dp_fleet_cert {
+    char *cert_pem; /* cert_file's contents (chain, PEM) */
+    char *key_pem;  /* key_file's contents (PEM) */
+    char **server_names; /* SNI it serves: exact or "*.suffix"; default
+                          * "*.<node>.<base_domain>" and "*.<base_domain>" */
+    size_t nserver_names;
+} dp_fleet_cert_t;
 
 typedef struct dp_fleet_node {
     char *name;                     /* DNS label, unique */
@@ -34,6 +45,8 @@ typedef struct dp_fleet_node {
     size_t nlisteners;
     int port_pod_form;     /* localhost-<port>-pod-<slug>.<base> */
     int port_machine_form; /* <port>__<machine>.<base> */
+    dp_fleet_cert_t *certs; /* required when a listener has tls */
+    size_t ncerts;
 } dp_fleet_node_t;
 
 typedef enum dp_fleet_gtype {

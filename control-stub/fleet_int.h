@@ -56,4 +56,9 @@ int dp_fleet__parse_perms(dp_fleet_pctx_t *c, const dp_cfgnode_t *v, const char 
 
 void dp_fleet__perms_free(dp_fleet_perms_t *p);
 
+/* A node's `certificates:` (fleet_tls.c), after its name and base domain;
+ * checks that a node with a TLS listener has some. */
+int dp_fleet__parse_certs(dp_fleet_pctx_t *c, const dp_cfgnode_t *node, const char *path, dp_fleet_node_t *n);
+void dp_fleet__certs_free(dp_fleet_node_t *n);
+
 #endif

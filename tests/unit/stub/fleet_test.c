@@ -9,6 +9,7 @@
  * into this test. */
 #include "control-stub/fleet.c"
 #include "control-stub/fleet_perms.c"
+#include "control-stub/fleet_tls.c"
 #include "control-stub/fleet_xlate.c"
 #include "control-stub/stub_util.c"
 
@@ -348,6 +349,78 @@ static void test_errors(void)
         "a dot");
 }
 
+static void write_file(const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *fp = fopen(p, "w");
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void remove_file(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    unlink(p);
+}
+
+/* certificates: files read, default server names, TLS listeners need one */
+static void test_certs(void)
+{
+    write_file("w.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    write_file("w.key", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+    dp_fleet_t *f = load("nodes:\n"
+                         "- name: us\n"
+                         "  base_domain: c.test\n"
+                         "  listeners: [{address: 127.0.0.1, port: 8443, tls: true}, {address: 127.0.0.1, port: 80}]\n"
+                         "  certificates:\n"
+                         "  - {cert_file: w.pem, key_file: w.key}\n"
+                         "  - {cert_file: w.pem, key_file: w.key, server_names: [shop.example.com, '*.shop.example.com']}\n");
+    CHECK(f != NULL);
+    if (f == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    const dp_fleet_node_t *n = &f->nodes[0];
+    CHECK(n->listeners[0].tls);
+    CHECK(!n->listeners[1].tls);
+    CHECK_INT(n->ncerts, 2);
+    CHECK(strstr(n->certs[0].cert_pem, "BEGIN CERTIFICATE") != NULL);
+    CHECK(strstr(n->certs[0].key_pem, "BEGIN PRIVATE KEY") != NULL);
+    CHECK_INT(n->certs[0].nserver_names, 2);
+    CHECK_STR(n->certs[0].server_names[0], "*.us.c.test");
+    CHECK_STR(n->certs[0].server_names[1], "*.c.test");
+    CHECK_INT(n->certs[1].nserver_names, 2);
+    CHECK_STR(n->certs[1].server_names[1], "*.shop.example.com");
+    dp_fleet_free(f);
+
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443, tls: true}}]\n",
+               "fleet.yaml:1:9: nodes[0].certificates: missing: listener 127.0.0.1 port 443 has tls: true");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443, tls: yes}}]\n",
+               "fleet.yaml:1:88: nodes[0].listener.tls: expected true or false, got 'yes'");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443},\n"
+               "  certificates: [{cert_file: w.key, key_file: w.key}]}]\n",
+               "fleet.yaml:2:30: nodes[0].certificates[0].cert_file: 'w.key' holds no PEM certificate");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443},\n"
+               "  certificates: [{cert_file: w.pem, key_file: w.pem}]}]\n",
+               "fleet.yaml:2:47: nodes[0].certificates[0].key_file: 'w.pem' holds no PEM private key");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443},\n"
+               "  certificates: [{cert_file: nope.pem, key_file: w.key}]}]\n",
+               "fleet.yaml:2:30: nodes[0].certificates[0].cert_file: cannot read '/tmp/FLEET/nope.pem': No such file or "
+               "directory");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443},\n"
+               "  certificates: [{cert_file: w.pem, key_file: w.key, server_names: ['*.*.a.test']}]}]\n",
+               "fleet.yaml:2:69: nodes[0].certificates[0].server_names[0]: bad server name '*.*.a.test': a domain or "
+               "*.domain");
+    expect_err("nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 443},\n"
+               "  certificates: [{cert_file: w.pem, key_file: w.key},\n"
+               "                 {cert_file: w.pem, key_file: w.key, server_names: ['*.a.test']}]}]\n",
+               "fleet.yaml:3:18: nodes[0].certificates[1]: server name '*.a.test' is already served by certificates[0]");
+    remove_file("w.pem");
+    remove_file("w.key");
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
@@ -363,6 +436,7 @@ int main(void)
     test_parse();
     test_translate();
     test_errors();
+    test_certs();
     unlink(hp);
     unlink(path);
     rmdir(dir);
