@@ -2,9 +2,15 @@
 # Side-by-side benchmark in one run: the data plane, nginx and HAProxy with
 # equivalent configs (Host-based routing to the same origin), each pinned to
 # core 0, driven by wrk (HTTP/1.1 keep-alive) pinned to core 1 together with
-# the origin (bench/upstream.c). Prints a table and writes JSON to
-# bench/results/.
-#   bench/run.sh [SECONDS]       default 10 s per run
+# the origin (bench/upstream.c). Scenarios:
+#   plain   routed requests
+#   basic   the same behind HTTP Basic auth ({SHA} htpasswd for the data
+#           plane and nginx; HAProxy's userlist has no {SHA}, so it gets an
+#           insecure-password entry: the cheapest check it has)
+#   idle    RSS per idle keep-alive connection (IDLE connections, default
+#           10000, each having served one request)
+# Prints tables and writes JSON to bench/results/.
+#   bench/run.sh [SECONDS]       default 10 s per run (IDLE=N env)
 set -eu
 ulimit -n 65536 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -19,6 +25,12 @@ cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wai
 trap cleanup EXIT
 
 ORIGIN=18081 DP=18090 NGX=18091 HAP=18092
+DPA=18093 NGXA=18094 HAPA=18095 # Basic auth variants
+IDLE=${IDLE:-9000} # the sandbox caps open files at 20000 (HAProxy needs 2 per connection)
+# user bench, password benchpw; {SHA} = base64(sha1(password))
+SHA=$(printf benchpw | openssl dgst -sha1 -binary | base64)
+printf 'bench:{SHA}%s\n' "$SHA" >"$W/htpasswd"
+AUTH="Authorization: Basic $(printf bench:benchpw | base64)"
 taskset -c 1 "$W/origin" $ORIGIN & PIDS+=($!)
 
 cat >"$W/dp.yaml" <<YAML
@@ -33,6 +45,28 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
           http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+          route_config:
+            virtual_hosts:
+            - name: bench
+              domains: ["bench.test"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: origin }
+  - name: bench-auth
+    address: { socket_address: { address: 127.0.0.1, port_value: $DPA } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench_auth
+          http_filters:
+          - name: envoy.filters.http.basic_auth
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth
+              users: { filename: $W/htpasswd }
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
           route_config:
@@ -66,6 +100,14 @@ http {
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server { listen 127.0.0.1:$NGX; server_name _; return 404; }
+  server {
+    listen 127.0.0.1:$NGXA reuseport;
+    server_name bench.test;
+    auth_basic bench;
+    auth_basic_user_file $W/htpasswd;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server { listen 127.0.0.1:$NGXA; server_name _; return 404; }
 }
 NGX
 taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=$!
@@ -73,8 +115,9 @@ taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=
 cat >"$W/haproxy.cfg" <<HAP
 global
   nbthread 1
-  maxconn 4000
+  maxconn 9900
 defaults
+  maxconn 9900
   mode http
   timeout connect 5s
   timeout client 30s
@@ -84,8 +127,19 @@ frontend fe
   bind 127.0.0.1:$HAP
   acl is_bench hdr(host) -i bench.test
   use_backend origin if is_bench
+  default_backend notfound
+frontend fe_auth
+  bind 127.0.0.1:$HAPA
+  acl is_bench hdr(host) -i bench.test
+  http-request auth realm bench if is_bench !{ http_auth(bench_users) }
+  use_backend origin if is_bench
+  default_backend notfound
+userlist bench_users
+  user bench insecure-password benchpw
 backend origin
   server o1 127.0.0.1:$ORIGIN
+backend notfound
+  http-request return status 404
 HAP
 taskset -c 0 haproxy -f "$W/haproxy.cfg" -db & PIDS+=($!); HAP_PID=$!
 sleep 1
@@ -95,10 +149,10 @@ NGX_PID=$(pgrep -P "$NGX_MASTER" | head -1)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-run() { # run NAME PORT PID
-    local name=$1 port=$2 pid=$3 t0 t1 out
+run() { # run NAME PORT PID [HEADER]
+    local name=$1 port=$2 pid=$3 hdr=${4:-X-Bench: 1} t0 t1 out
     t0=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
-    out=$(taskset -c 1 wrk -t1 -c64 -d"${DUR}s" --latency -H 'Host: bench.test' "http://127.0.0.1:$port/")
+    out=$(taskset -c 1 wrk -t1 -c64 -d"${DUR}s" --latency -H 'Host: bench.test' -H "$hdr" "http://127.0.0.1:$port/")
     t1=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
     local rps p50 p99 reqs rss
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
@@ -108,8 +162,23 @@ run() { # run NAME PORT PID
     rss=$([ "$pid" = - ] && echo 0 || awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
     local hz; hz=$(getconf CLK_TCK)
     local cpu_us; cpu_us=$(python3 -c "print(round(($t1-$t0)/$hz*1e6/max($reqs,1), 2))")
-    local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ { print $4 }')
+    local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
     echo "$name $rps $p50 $p99 $cpu_us $rss ${non2xx:-0}"
+}
+
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# idle NAME PORT PID: KiB of RSS per idle keep-alive connection
+idle() {
+    local name=$1 port=$2 pid=$3 before after
+    before=$(rss_kib "$pid")
+    coproc IDLER { taskset -c 1 python3 bench/idle_conns.py "$port" "$IDLE"; }
+    local line; read -r line <&"${IDLER[0]}"
+    sleep 1
+    after=$(rss_kib "$pid")
+    exec {IDLER[1]}>&-
+    wait "$IDLER_PID" 2>/dev/null || true
+    echo "$name $(python3 -c "print(round(($after-$before)/$IDLE, 3))") $before $after ${line#ready }"
 }
 
 {
@@ -118,25 +187,56 @@ run() { # run NAME PORT PID
     run nginx $NGX "$NGX_PID"
     run haproxy $HAP $HAP_PID
 } >"$W/results.txt"
+{
+    run dataplane $DPA $DP_PID "$AUTH"
+    run nginx $NGXA "$NGX_PID" "$AUTH"
+    run haproxy $HAPA $HAP_PID "$AUTH"
+} >"$W/results-basic.txt"
+{
+    idle dataplane $DP $DP_PID
+    idle nginx $NGX "$NGX_PID"
+    idle haproxy $HAP $HAP_PID
+} >"$W/results-idle.txt"
 
 mkdir -p bench/results
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 - "$W/results.txt" "$commit" "$DUR" <<'PY'
+python3 - "$W" "$commit" "$DUR" "$IDLE" <<'PY'
 import json, sys, time, platform, os
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-res = {r[0]: {"rps": float(r[1]), "p50": r[2], "p99": r[3], "cpu_us_per_req": float(r[4]),
-              "rss_kib": int(r[5]), "non_2xx": int(r[6])} for r in rows}
-print("%-10s %12s %10s %10s %12s %10s" % ("proxy", "req/s", "p50", "p99", "cpu us/req", "RSS KiB"))
-for name, v in res.items():
-    print("%-10s %12.0f %10s %10s %12.2f %10d" % (name, v["rps"], v["p50"], v["p99"], v["cpu_us_per_req"], v["rss_kib"]))
-dp = res["dataplane"]["rps"]
-print("\nratios: dataplane/nginx %.2f   dataplane/haproxy %.2f   dataplane/no-proxy %.2f" % (
-    dp / res["nginx"]["rps"], dp / res["haproxy"]["rps"], dp / res["direct"]["rps"]))
-if any(v["non_2xx"] for v in res.values()):
-    print("WARNING: non-2xx responses:", {k: v["non_2xx"] for k, v in res.items()})
+W = sys.argv[1]
+
+def table(path, title):
+    rows = [l.split() for l in open(path) if l.strip()]
+    res = {r[0]: {"rps": float(r[1]), "p50": r[2], "p99": r[3], "cpu_us_per_req": float(r[4]),
+                  "rss_kib": int(r[5]), "non_2xx": int(r[6])} for r in rows}
+    print("\n== %s" % title)
+    print("%-10s %12s %10s %10s %12s %10s" % ("proxy", "req/s", "p50", "p99", "cpu us/req", "RSS KiB"))
+    for name, v in res.items():
+        print("%-10s %12.0f %10s %10s %12.2f %10d" % (name, v["rps"], v["p50"], v["p99"], v["cpu_us_per_req"], v["rss_kib"]))
+    dp = res["dataplane"]["rps"]
+    line = "ratios: dataplane/nginx %.2f   dataplane/haproxy %.2f" % (dp / res["nginx"]["rps"], dp / res["haproxy"]["rps"])
+    if "direct" in res:
+        line += "   dataplane/no-proxy %.2f" % (dp / res["direct"]["rps"])
+    print(line)
+    if any(v["non_2xx"] for v in res.values()):
+        print("WARNING: non-2xx responses:", {k: v["non_2xx"] for k, v in res.items()})
+    return res
+
+res = table(W + "/results.txt", "HTTP/1.1 keep-alive, routed (wrk -t1 -c64)")
+basic = table(W + "/results-basic.txt", "the same behind HTTP Basic auth")
+idle = {}
+print("\n== idle keep-alive connections (%s each)" % sys.argv[4])
+print("%-10s %14s %12s %12s %8s" % ("proxy", "KiB per conn", "RSS before", "RSS after", "opened"))
+for l in open(W + "/results-idle.txt"):
+    r = l.split()
+    if len(r) < 5:
+        continue
+    idle[r[0]] = {"kib_per_conn": float(r[1]), "rss_before_kib": int(r[2]), "rss_after_kib": int(r[3]),
+                  "connections": int(r[4])}
+    print("%-10s %14.3f %12s %12s %8s" % (r[0], float(r[1]), r[2], r[3], r[4]))
 out = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": sys.argv[2],
        "machine": {"cpus": os.cpu_count(), "kernel": platform.release()}, "seconds": float(sys.argv[3]),
-       "tool": "wrk -t1 -c64, HTTP/1.1 keep-alive", "results": res}
+       "tool": "wrk -t1 -c64, HTTP/1.1 keep-alive", "results": res, "basic_auth": basic,
+       "idle_connections": idle}
 path = "bench/results/http1-%s-%s.json" % (time.strftime("%Y%m%d-%H%M%S"), sys.argv[2])
 json.dump(out, open(path, "w"), indent=2)
 print("written", path)
