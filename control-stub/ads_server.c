@@ -904,7 +904,7 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
         }
         ns->present = 1;
         ns->x = xs[i];
-        char vers[192] = "";
+        char vers[224] = "";
         for (int t = 0; t < DP_XT_COUNT; t++) {
             if (ns->version[t] == 0 || ns->digest[t] != ns->x.t[t].digest) {
                 ns->version[t]++;
@@ -914,10 +914,11 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
             snprintf(vers + l, sizeof vers - l, "%s%s %" PRIu64, t ? ", " : "", dp_xlate_type_short[t],
                      ns->version[t]);
         }
-        dp_stub_log("node %s: %zu listeners, %zu clusters, %zu route configs, %zu assignments, %zu projects, "
-                    "%zu containers; versions %s",
+        dp_stub_log("node %s: %zu listeners, %zu clusters, %zu route configs, %zu assignments, %zu secrets, "
+                    "%zu projects, %zu containers; versions %s",
                     ns->name, ns->x.t[DP_XT_LDS].n, ns->x.t[DP_XT_CDS].n, ns->x.t[DP_XT_RDS].n,
-                    ns->x.t[DP_XT_EDS].n, ns->x.t[DP_XT_PROJECT].n, ns->x.t[DP_XT_CONTAINER].n, vers);
+                    ns->x.t[DP_XT_EDS].n, ns->x.t[DP_XT_SDS].n, ns->x.t[DP_XT_PROJECT].n,
+                    ns->x.t[DP_XT_CONTAINER].n, vers);
     }
     free(xs);
     for (stream_t *s = srv->streams; s != NULL; s = s->next) {

@@ -20,15 +20,18 @@ const char *const dp_xlate_type_url[DP_XT_COUNT] = {
     "type.googleapis.com/envoy.config.cluster.v3.Cluster",
     "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+    "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
     "type.googleapis.com/dataplane.containers.v1.Project",
     "type.googleapis.com/dataplane.containers.v1.Container",
 };
 
-const char *const dp_xlate_type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS", "Project", "Container"};
+const char *const dp_xlate_type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS", "SDS", "Project", "Container"};
 
 #define HCM_URL                                                                                              \
     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ROUTER_URL "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+#define TLS_CTX_URL "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+#define TLS_INSPECTOR_URL "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
 #define ROUTING_URL "type.googleapis.com/dataplane.containers.v1.ContainerRouting"
 #define ROUTING_FILTER "dataplane.filters.http.containers"
 #define ROUTE_CONFIG_NAME "containers"
@@ -99,17 +102,68 @@ static json_t *routing_json(const dp_fleet_t *f, const dp_fleet_node_t *n)
                      n->port_machine_form);
 }
 
+static void secret_name(const dp_fleet_node_t *n, size_t i, char *out, size_t len)
+{
+    snprintf(out, len, "%s-cert-%zu", n->name, i);
+}
+
+static json_t *hcm_json(const dp_fleet_t *f, const dp_fleet_node_t *n)
+{
+    return json_pack("{s:s,s:s,s:b,s:b,s:{s:s,s:o},s:[{s:s,s:o},{s:s,s:{s:s}}],s:[{s:s}],s:{s:b}}", "@type",
+                     HCM_URL, "stat_prefix", "ingress_http", "strip_any_host_port", 1, "use_remote_address", 1,
+                     "rds", "route_config_name", ROUTE_CONFIG_NAME, "config_source", ads_source(), "http_filters",
+                     "name", ROUTING_FILTER, "typed_config", routing_json(f, n), "name", "envoy.filters.http.router",
+                     "typed_config", "@type", ROUTER_URL, "upgrade_configs", "upgrade_type", "websocket",
+                     "http2_protocol_options", "allow_connect", 1);
+}
+
+static json_t *hcm_filters(const dp_fleet_t *f, const dp_fleet_node_t *n)
+{
+    return json_pack("[{s:s,s:o}]", "name", "envoy.filters.network.http_connection_manager", "typed_config",
+                     hcm_json(f, n));
+}
+
+/* HTTPS: one chain per certificate, selected by SNI. */
+static json_t *tls_chains(const dp_fleet_t *f, const dp_fleet_node_t *n)
+{
+    json_t *chains = json_array();
+    for (size_t i = 0; i < n->ncerts; i++) {
+        char sn[96];
+        secret_name(n, i, sn, sizeof sn);
+        json_t *tls = json_pack("{s:s,s:{s:[{s:s,s:o}],s:[s,s]}}", "@type", TLS_CTX_URL, "common_tls_context",
+                                "tls_certificate_sds_secret_configs", "name", sn, "sds_config", ads_source(),
+                                "alpn_protocols", "h2", "http/1.1");
+        json_array_append_new(
+            chains, json_pack("{s:{s:o},s:{s:s,s:o},s:o}", "filter_chain_match", "server_names",
+                              strs_json(n->certs[i].server_names, n->certs[i].nserver_names), "transport_socket",
+                              "name", "envoy.transport_sockets.tls", "typed_config", tls, "filters",
+                              hcm_filters(f, n)));
+    }
+    return chains;
+}
+
 static json_t *listener_json(const dp_fleet_t *f, const dp_fleet_node_t *n, const dp_fleet_listener_t *l,
                              const char *name)
 {
-    json_t *hcm = json_pack("{s:s,s:s,s:b,s:b,s:{s:s,s:o},s:[{s:s,s:o},{s:s,s:{s:s}}]}", "@type", HCM_URL,
-                            "stat_prefix", "ingress_http", "strip_any_host_port", 1, "use_remote_address", 1,
-                            "rds", "route_config_name", ROUTE_CONFIG_NAME, "config_source", ads_source(),
-                            "http_filters", "name", ROUTING_FILTER, "typed_config", routing_json(f, n),
-                            "name", "envoy.filters.http.router", "typed_config", "@type", ROUTER_URL);
-    return json_pack("{s:s,s:{s:{s:s,s:i}},s:[{s:[{s:s,s:o}]}]}", "name", name, "address", "socket_address",
-                     "address", l->address, "port_value", (json_int_t)l->port, "filter_chains", "filters",
-                     "name", "envoy.filters.network.http_connection_manager", "typed_config", hcm);
+    json_t *j = json_pack("{s:s,s:{s:{s:s,s:i}}}", "name", name, "address", "socket_address", "address",
+                          l->address, "port_value", (json_int_t)l->port);
+    if (l->tls) {
+        json_object_set_new(j, "listener_filters",
+                            json_pack("[{s:s,s:{s:s}}]", "name", "envoy.filters.listener.tls_inspector",
+                                      "typed_config", "@type", TLS_INSPECTOR_URL));
+        json_object_set_new(j, "filter_chains", tls_chains(f, n));
+    } else {
+        json_object_set_new(j, "filter_chains", json_pack("[{s:o}]", "filters", hcm_filters(f, n)));
+    }
+    return j;
+}
+
+static json_t *secret_json(const dp_fleet_node_t *n, size_t i)
+{
+    char sn[96];
+    secret_name(n, i, sn, sizeof sn);
+    return json_pack("{s:s,s:{s:{s:s},s:{s:s}}}", "name", sn, "tls_certificate", "certificate_chain",
+                     "inline_string", n->certs[i].cert_pem, "private_key", "inline_string", n->certs[i].key_pem);
 }
 
 /* One virtual host: every container host of the node's base domain (the
@@ -264,6 +318,11 @@ int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *
                      errlen);
     if (rc == 0)
         rc = add_res(&out->t[DP_XT_CDS], DP_XT_CDS, CLUSTER_NAME, cluster_json(), errbuf, errlen);
+    for (size_t i = 0; i < n->ncerts && rc == 0; i++) {
+        char sn[96];
+        secret_name(n, i, sn, sizeof sn);
+        rc = add_res(&out->t[DP_XT_SDS], DP_XT_SDS, sn, secret_json(n, i), errbuf, errlen);
+    }
     for (size_t pi = 0; pi < f->nprojects && rc == 0; pi++) {
         int used = 0;
         for (size_t ci = 0; ci < f->ncontainers && !used; ci++)

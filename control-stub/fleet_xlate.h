@@ -13,6 +13,13 @@
  *   CDS  Cluster "containers": ORIGINAL_DST, CLUSTER_PROVIDED (the
  *        routing filter chooses the address);
  *   EDS  nothing (still served, empty, to clients that ask);
+ *   SDS  one Secret per certificate of the node ("<node>-cert-<i>",
+ *        tls_certificate inline); a listener with tls: true gets one filter
+ *        chain per certificate (filter_chain_match.server_names, a
+ *        DownstreamTlsContext naming the secret over ADS, ALPN h2 and
+ *        http/1.1) and the tls_inspector listener filter, as Envoy needs;
+ *        every HCM accepts WebSocket upgrades (also over HTTP/2's
+ *        extended CONNECT);
  *   Project    (dataplane.containers.v1) every project with a container on
  *        the node: id, alias, policy (the project's permissions);
  *   Container  one per container of the node: id, project, state,
@@ -36,6 +43,7 @@ typedef enum dp_xtype {
     DP_XT_CDS,
     DP_XT_RDS,
     DP_XT_EDS,
+    DP_XT_SDS,     /* Secret: the node's certificates, named "<node>-cert-<i>" */
     DP_XT_PROJECT, /* before containers: a container's project is there first */
     DP_XT_CONTAINER,
     DP_XT_COUNT,
@@ -44,7 +52,7 @@ typedef enum dp_xtype {
 /* Type URLs, indexed by dp_xtype_t. */
 extern const char *const dp_xlate_type_url[DP_XT_COUNT];
 
-/* Short names for logs and GET /status: LDS, CDS, RDS, EDS, Project,
+/* Short names for logs and GET /status: LDS, CDS, RDS, EDS, SDS, Project,
  * Container. */
 extern const char *const dp_xlate_type_short[DP_XT_COUNT];
 
