@@ -64,6 +64,32 @@ dp_sock_t *dp_sock_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen
     return s;
 }
 
+/* (Re)starts a watcher on the readiness its transport waits for: a TLS
+ * read may wait for writability and a write for readability. Nothing
+ * while the transport drives the fd itself (handshake). */
+static void arm(dp_sock_t *s, ev_io *w, int events)
+{
+    if (s->transport_busy)
+        return;
+    if (ev_is_active(w)) {
+        if ((w->events & (EV_READ | EV_WRITE)) == events)
+            return;
+        ev_io_stop(s->loop->ev, w);
+    }
+    ev_io_set(w, s->fd, events);
+    ev_io_start(s->loop->ev, w);
+}
+
+static void arm_read(dp_sock_t *s)
+{
+    arm(s, &s->rio, s->read_wants_write ? EV_WRITE : EV_READ);
+}
+
+static void arm_write(dp_sock_t *s)
+{
+    arm(s, &s->wio, s->write_wants_read ? EV_READ : EV_WRITE);
+}
+
 static void queue_flush(dp_sock_t *s)
 {
     if (s->flush_queued || s->closed)
@@ -81,8 +107,7 @@ static int flush_out(dp_sock_t *s)
         struct iovec iov = {dp_buf_data(&s->out), s->out.len};
         ssize_t n = s->tops->writev(s, &iov, 1);
         if (n == DP_EAGAIN) {
-            if (!ev_is_active(&s->wio))
-                ev_io_start(s->loop->ev, &s->wio);
+            arm_write(s);
             return 0;
         }
         if (n < 0)
@@ -91,7 +116,7 @@ static int flush_out(dp_sock_t *s)
     }
     if (ev_is_active(&s->wio))
         ev_io_stop(s->loop->ev, &s->wio);
-    if (s->shutdown_after_flush) {
+    if (s->shutdown_after_flush && !s->transport_busy) {
         s->shutdown_after_flush = 0;
         s->tops->shutdown(s);
     }
@@ -170,11 +195,11 @@ void dp_sock_shutdown(dp_sock_t *s)
 {
     if (s->closed)
         return;
-    if (s->out.len == 0 && !s->connecting) {
+    if (s->out.len == 0 && !s->connecting && !s->transport_busy) {
         s->tops->shutdown(s);
         return;
     }
-    s->shutdown_after_flush = 1;
+    s->shutdown_after_flush = 1; /* after the output, or the TLS handshake */
 }
 
 static void on_io_write(struct ev_loop *ev, ev_io *w, int revents)
@@ -229,11 +254,12 @@ static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
         char *p = dp_buf_reserve(&s->in, 4096, &avail);
         if (avail > s->read_limit - s->in.len && s->read_limit - s->in.len >= 4096)
             avail = s->read_limit - s->in.len;
+        s->end_pending = 0;
         ssize_t n = s->tops->read(s, p, avail);
         if (n > 0) {
             dp_buf_commit(&s->in, (size_t)n);
             got = 1;
-            if ((size_t)n < avail)
+            if ((size_t)n < avail && !s->transport_buffered)
                 break;
             continue;
         }
@@ -241,6 +267,12 @@ static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
             break;
         err = n == 0 ? DP_ECLOSED : (int)n;
         break;
+    }
+    if (err && got) {
+        /* data and the end in one round (TLS reads on while records are
+         * buffered): the data first; a read finds the end again */
+        err = 0;
+        s->end_pending = 1;
     }
     if (s->in.len == 0 && !got && s->in.base) /* reserve with nothing read: give the chunk back */
         dp_buf_free(&s->in);
@@ -250,8 +282,19 @@ static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
     if (got || err || s->in.len > 0)
         s->on_read(s, err);
     /* the codec consumed what it could: read again if there is room */
-    if (!s->closed && s->reading && !err && s->in.len < s->read_limit && !ev_is_active(&s->rio))
-        ev_io_start(s->loop->ev, &s->rio);
+    if (!s->closed && s->reading && !err && s->in.len < s->read_limit) {
+        arm_read(s);
+        if (s->transport_buffered || s->end_pending) /* what the fd will not announce */
+            ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+    }
+    /* a write waiting for the peer's data may have been unblocked by what
+     * this read processed, while the fd has nothing more to signal */
+    if (!s->closed && s->write_wants_read && s->out.len > 0 && !s->write_error) {
+        s->write_wants_read = 0;
+        if (ev_is_active(&s->wio))
+            ev_io_stop(s->loop->ev, &s->wio);
+        queue_flush(s);
+    }
 }
 
 void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read)
@@ -264,15 +307,39 @@ void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read)
         ev_feed_event(s->loop->ev, &s->rio, EV_READ);
         return;
     }
-    if (s->in.len < s->read_limit && !ev_is_active(&s->rio))
-        ev_io_start(s->loop->ev, &s->rio);
-    if (s->in.len > 0) /* deliver what was buffered while paused, from the loop */
+    if (s->in.len < s->read_limit)
+        arm_read(s);
+    /* deliver what was buffered while paused (here or in the transport),
+     * from the loop */
+    if (s->in.len > 0 || ((s->transport_buffered || s->end_pending) && !s->transport_busy))
         ev_feed_event(s->loop->ev, &s->rio, EV_READ);
 }
 
 void dp_sock_queued(dp_sock_t *s)
 {
     if (!ev_is_active(&s->wio))
+        queue_flush(s);
+}
+
+void dp_sock__transport_busy(dp_sock_t *s)
+{
+    s->transport_busy = 1;
+    if (ev_is_active(&s->rio))
+        ev_io_stop(s->loop->ev, &s->rio);
+    if (ev_is_active(&s->wio))
+        ev_io_stop(s->loop->ev, &s->wio);
+}
+
+void dp_sock__transport_ready(dp_sock_t *s)
+{
+    s->transport_busy = 0;
+    if (s->closed)
+        return;
+    if (s->reading && s->in.len < s->read_limit)
+        arm_read(s);
+    if (s->reading && (s->in.len > 0 || s->transport_buffered || s->end_pending))
+        ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+    if ((s->out.len > 0 || s->shutdown_after_flush) && !s->connecting)
         queue_flush(s);
 }
 

@@ -1,5 +1,5 @@
 /* A non-blocking stream socket on a dp_loop: a file descriptor, a transport
- * (raw now, TLS later), an input buffer the codec parses in place and an
+ * (raw or TLS), an input buffer the codec parses in place and an
  * output queue flushed once per loop iteration.
  *
  * Ownership: the creator owns the dp_sock_t and ends it with
@@ -42,6 +42,17 @@ struct dp_sock {
     unsigned closed : 1;
     unsigned shutdown_after_flush : 1;
     unsigned write_error : 1;
+    /* Set by the transport (TLS) with its DP_EAGAIN, read by sock.c to
+     * know what to wait for: a TLS read may need to send first and a
+     * write to receive; during the handshake the transport drives the fd
+     * itself and sock.c waits for dp_sock__transport_ready(). */
+    unsigned read_wants_write : 1;
+    unsigned write_wants_read : 1;
+    unsigned transport_busy : 1;
+    /* the transport holds received input that the fd will not signal
+     * (decrypted records read ahead): deliver it without waiting */
+    unsigned transport_buffered : 1;
+    unsigned end_pending : 1;      /* EOF/error read with data: reported on the next round */
     struct sockaddr_storage peer;  /* remote address */
     struct sockaddr_storage local; /* local address */
 };
@@ -72,6 +83,13 @@ void dp_sock_flush(dp_sock_t *s);
 void dp_sock_shutdown(dp_sock_t *s);
 /* Closes the fd now and frees the socket after the current callback. */
 void dp_sock_close(dp_sock_t *s);
+
+/* For transports (TLS): the transport takes the fd over (handshake); the
+ * socket's own watchers stop and queued I/O waits for
+ * dp_sock__transport_ready(), which resumes reading (if started) and
+ * flushing. */
+void dp_sock__transport_busy(dp_sock_t *s);
+void dp_sock__transport_ready(dp_sock_t *s);
 
 /* Loop hook: frees sockets closed during this iteration. */
 void dp_sock__reap(dp_loop_t *loop);
