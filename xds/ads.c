@@ -205,7 +205,7 @@ static void subscribe_catalogue(dp_ads_t *a)
 
 void dp_ads__update_subscriptions(dp_ads_t *a)
 {
-    static const dp_res_type_t types[] = {DP_RES_ENDPOINT, DP_RES_ROUTE};
+    static const dp_res_type_t types[] = {DP_RES_ENDPOINT, DP_RES_ROUTE, DP_RES_SECRET};
 
     if (!a->stream_up)
         return;
@@ -339,6 +339,7 @@ dp_ads_t *dp_ads_new(const dp_bootstrap_t *boot, bool delta, const dp_ads_env_t 
         [DP_RES_ROUTE] = DP_TYPE_ROUTE,
         [DP_RES_CLUSTER] = DP_TYPE_CLUSTER,
         [DP_RES_ENDPOINT] = DP_TYPE_ENDPOINT,
+        [DP_RES_SECRET] = DP_TYPE_SECRET,
         [DP_RES_CONTAINER] = DP_TYPE_CONTAINER,
         [DP_RES_PROJECT] = DP_TYPE_PROJECT,
     };
@@ -416,8 +417,8 @@ void dp_ads_stream_start(dp_ads_t *a)
 {
     /* Envoy's order: clusters (and their endpoints) before listeners (and
      * their routes), so that listeners find their clusters. */
-    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER,
-                                          DP_RES_ROUTE,   DP_RES_PROJECT,  DP_RES_CONTAINER};
+    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER, DP_RES_ROUTE,
+                                          DP_RES_SECRET,  DP_RES_PROJECT,  DP_RES_CONTAINER};
 
     forget_stream(a);
     a->stream_up = true;

@@ -6,18 +6,25 @@
  *
  * Semantics: Envoy's xDS protocol document and gRFCs A27/A57 —
  *  - first request of every stream carries the full Node; LDS and CDS are
- *    wildcard, RDS and EDS by name (one EDS request naming all clusters);
+ *    wildcard, RDS, EDS and SDS by name (one EDS request naming all
+ *    clusters; SDS: the secrets listeners and clusters refer to with
+ *    sds_config ads);
  *  - ACK = version_info and nonce of the response; NACK = the last accepted
  *    version, the nonce, error_detail (code 3 INVALID_ARGUMENT, message naming
  *    each rejected resource and field); always the latest nonce per type;
  *  - valid resources of a response are applied even when others in it are
  *    rejected (as Envoy and gRPC do); a rejected resource keeps its last good
  *    version; duplicate names in one response reject the response;
- *  - SotW: an LDS/CDS resource missing from a response is deleted; RDS/EDS
- *    resources are dropped when no listener/cluster refers to them;
+ *  - SotW: an LDS/CDS resource missing from a response is deleted;
+ *    RDS/EDS/SDS resources are dropped when no listener/cluster refers to
+ *    them;
  *  - warming: a new or changed EDS cluster waits for its endpoints, a
- *    listener for its RDS route config, up to initial_fetch_timeout (15 s
- *    default, from the config source), then takes traffic without them;
+ *    listener for the RDS route configs of its chains, both for their SDS
+ *    secrets, up to initial_fetch_timeout (15 s default, from the config
+ *    sources), then takes traffic without them;
+ *  - a secret's new version re-translates the listeners and clusters using
+ *    it (certificate rotation); one that any of them cannot take is
+ *    NACKed and the last good one stays (docs/tls.md);
  *  - Delta: resource_names_subscribe/unsubscribe, initial_resource_versions
  *    on a new stream, removed_resources, per-resource versions;
  *  - resource TTL and heartbeats (Resource wrapper, SotW and Delta);

@@ -3,16 +3,23 @@
  *   ads_response.c  responses in: decoding, per-resource checks, (N)ACK text
  *   ads_resources.c the resource store: apply/reject/remove, warming,
  *                   references and garbage collection
+ *   ads_secrets.c   SDS: the secrets translations see, rotation
  *   ads_snapshot.c  snapshot + commit (bind failures)
  *
- * The picture, per resource type (listener, route, cluster, endpoint):
+ * The picture, per resource type (listener, route, cluster, endpoint,
+ * secret):
  *
  *   response --decode--> items --apply--> ads_res_t { act, warm, err }
  *                                              |
- *   settle: warming versions whose RDS/EDS dependency arrived become act;
- *           clusters whose CLA changed are re-translated
+ *   a secret: every listener and cluster using it is translated again
+ *             with it (all or none: a failure NACKs the secret)
  *                                              |
- *   gc: RDS/EDS resources nothing refers to are dropped (and unsubscribed)
+ *   settle: warming versions whose dependencies (RDS, EDS, SDS) all
+ *           arrived become act; clusters whose CLA changed are
+ *           re-translated
+ *                                              |
+ *   gc: RDS/EDS/SDS resources nothing refers to are dropped (and
+ *       unsubscribed)
  *                                              |
  *   build: static base + every act --> dp_snapshot_t --> env->commit
  *
@@ -27,7 +34,9 @@
 #include <stdint.h>
 
 #include "envoy/config/core/v3/base.pb-c.h"
+#include "envoy/config/core/v3/config_source.pb-c.h"
 #include "xds/ads.h"
+#include "xds/translate.h"
 
 #define ADS_NTYPES DP_RES__COUNT
 #define ADS_DEFAULT_FETCH_TIMEOUT_MS 15000
@@ -37,8 +46,16 @@
 #define ADS_NACK_MAX 4096
 #define ADS_TYPE_RESOURCE "type.googleapis.com/envoy.service.discovery.v3.Resource"
 
+/* Something a listener or cluster version waits for: an RDS route config,
+ * an EDS ClusterLoadAssignment or an SDS secret. */
+typedef struct ads_dep {
+    dp_res_type_t type; /* DP_RES_ROUTE, DP_RES_ENDPOINT or DP_RES_SECRET */
+    char *name;
+} ads_dep_t;
+
 /* One accepted version of a resource. Immutable once built, except that
- * a cluster's cfg is replaced when its ClusterLoadAssignment changes. */
+ * a cluster's cfg is replaced when its ClusterLoadAssignment changes, and
+ * a listener's or cluster's when a secret it uses changes. */
 typedef struct ads_ver {
     dp_res_type_t type;
     uint8_t *raw; /* the encoded resource (meta raw, change detection); NULL for
@@ -47,10 +64,16 @@ typedef struct ads_ver {
     uint64_t digest; /* catalogue types: hash of the encoded resource */
     char *version;           /* SotW: the response's version_info; Delta: Resource.version */
     uint64_t updated_ms;     /* wall clock */
-    ProtobufCMessage *msg;   /* decoded Cluster (re-translated with its CLA) or CLA; else NULL */
-    void *cfg;               /* dp_listener_cfg_t / dp_route_config_t / dp_cluster_cfg_t; NULL for a CLA */
-    char *dep;               /* listener: its RDS name; EDS cluster: its service name; else NULL */
-    uint64_t dep_timeout_ms; /* initial_fetch_timeout of dep's config source (0: none) */
+    /* decoded Cluster (re-translated with its CLA or secrets), Listener
+     * using SDS secrets (re-translated when they change), CLA or Secret;
+     * else NULL */
+    ProtobufCMessage *msg;
+    void *cfg; /* dp_listener_cfg_t / dp_route_config_t / dp_cluster_cfg_t; else NULL */
+    ads_dep_t *deps; /* listener: its chains' RDS names and SDS secrets; cluster: its
+                        EDS service name and SDS secrets (unique) */
+    size_t n_deps;
+    uint64_t dep_timeout_ms; /* the longest initial_fetch_timeout of the deps' config
+                                sources; 0: one of them waits without a limit */
 } ads_ver_t;
 
 typedef struct ads_res {
@@ -106,16 +129,20 @@ typedef struct ads_type {
     bool ever_ttl;
 } ads_type_t;
 
-/* A static EDS cluster (bootstrap) gets its endpoints over ADS too. */
-typedef struct ads_static_eds {
+/* A static (bootstrap) listener or cluster that gets part of itself over
+ * ADS: an EDS cluster its endpoints, a listener or cluster its SDS
+ * secrets. Translated again when they arrive or change. */
+typedef struct ads_static {
+    dp_res_type_t type; /* DP_RES_LISTENER or DP_RES_CLUSTER */
     char *name;
-    char *dep;
     ProtobufCMessage *msg;
-    dp_cluster_cfg_t *cfg; /* translated with the held CLA; NULL: the base's */
-} ads_static_eds_t;
+    ads_dep_t *deps; /* EDS service name (clusters), SDS secrets */
+    size_t n_deps;
+    void *cfg; /* translated with what is held; NULL: the base's */
+} ads_static_t;
 
-/* What listeners (RDS) or clusters (EDS) refer to, sorted by name;
- * for EDS with one referring Cluster message (to validate a CLA). */
+/* What listeners (RDS), clusters (EDS) or both (SDS) refer to, sorted by
+ * name; for EDS with one referring Cluster message (to validate a CLA). */
 typedef struct ads_ref {
     const char *name;
     const ProtobufCMessage *cluster;
@@ -137,8 +164,11 @@ struct dp_ads {
     dp_ads_env_t env;
     bool delta;
     dp_snapshot_t *base; /* static resources, a reference */
-    ads_static_eds_t *seds;
-    size_t n_seds;
+    ads_static_t *statics;
+    size_t n_statics;
+    /* base->bootstrap decoded: its static_resources.secrets are the
+     * static secrets translations look up */
+    ProtobufCMessage *boot;
     Envoy__Config__Core__V3__Node *node; /* unpacked from our own encoding */
     ads_type_t t[ADS_NTYPES];
     bool stream_up;
@@ -173,7 +203,7 @@ void dp_ads__send_sotw(dp_ads_t *a, const char *type_url, const char *version, c
 /* Delta request. irv: add initial_resource_versions of type t (or NULL). */
 void dp_ads__send_delta(dp_ads_t *a, const char *type_url, char **sub, size_t n_sub, char **unsub,
                         size_t n_unsub, const ads_type_t *irv, const char *nonce, const char *error);
-/* Brings the RDS/EDS subscriptions of the stream in line with what the
+/* Brings the RDS/EDS/SDS subscriptions of the stream in line with what the
  * listeners and clusters refer to. */
 void dp_ads__update_subscriptions(dp_ads_t *a);
 void dp_ads__recompute_deadline(dp_ads_t *a);
@@ -208,11 +238,12 @@ void dp_ads__reject(dp_ads_t *a, dp_res_type_t type, const char *name, const uin
 void dp_ads__heartbeat(dp_ads_t *a, dp_res_type_t type, const char *name, uint64_t ttl_ms);
 /* Deletes a resource (SotW absence, Delta removal, TTL expiry). */
 void dp_ads__remove(dp_ads_t *a, dp_res_type_t type, const char *name);
-/* Is `name` referred to by a listener (RDS) / cluster (EDS)? For EDS,
- * *cluster receives one referring Cluster message (to validate a CLA). */
+/* Is `name` referred to by a listener (RDS) / cluster (EDS) / either (SDS)?
+ * For EDS, *cluster receives one referring Cluster message (to validate a
+ * CLA). */
 bool dp_ads__referenced(dp_ads_t *a, dp_res_type_t type, const char *name, const ProtobufCMessage **cluster);
 void dp_ads__refs_invalidate(dp_ads_t *a);
-/* The sorted set of RDS or EDS names referred to. */
+/* The sorted set of RDS, EDS or SDS names referred to. */
 void dp_ads__needed(const dp_ads_t *a, dp_res_type_t type, ads_names_t *out);
 void dp_ads__names_free(ads_names_t *n);
 bool dp_ads__names_eq(const ads_names_t *x, const ads_names_t *y);
@@ -223,7 +254,8 @@ void dp_ads__names_copy(ads_names_t *dst, const ads_names_t *src);
 void dp_ads__settle(dp_ads_t *a);
 /* Timers: warming and TTL deadlines at or before now. */
 void dp_ads__expire(dp_ads_t *a, uint64_t now);
-/* Loads the static EDS clusters of a->base (decoded from their meta). */
+/* Loads the static secrets of a->base and its listeners and clusters that
+ * depend on ADS (decoded from their meta). */
 void dp_ads__load_static(dp_ads_t *a);
 void dp_ads__static_free(dp_ads_t *a);
 void dp_ads__ver_free(ads_ver_t *v);
@@ -235,6 +267,41 @@ void dp_ads__undo_drop(dp_ads_t *a, ads_undo_t *u);
 /* Marks r rejected (meta NACKED) without adding to the NACK text. */
 void dp_ads__set_err(dp_ads_t *a, ads_res_t *r, const uint8_t *data, size_t len, const char *version,
                      const char *err);
+
+/* The first dependency of v of `type`, or NULL. */
+const char *dp_ads__ver_dep(const ads_ver_t *v, dp_res_type_t type);
+/* Records a dependency (unique names; the timeouts combine). */
+void dp_ads__ver_add_dep(ads_ver_t *v, dp_res_type_t type, const char *name, uint64_t timeout_ms);
+/* initial_fetch_timeout of a ConfigSource (the default when unset). */
+uint64_t dp_ads__cs_timeout(const Envoy__Config__Core__V3__ConfigSource *cs);
+/* The held ClusterLoadAssignment `name`, or NULL. */
+const ProtobufCMessage *dp_ads__held_cla(const dp_ads_t *a, const char *name);
+/* A Cluster message's EDS service name, NULL if not EDS. */
+const char *dp_ads__cluster_eds_name(const ProtobufCMessage *m);
+
+/* ---- ads_secrets.c ------------------------------------------------------------ */
+
+/* The secret source translations use: static secrets from the bootstrap,
+ * SDS secrets from the store; with `record` the SDS ones are recorded as
+ * dependencies of that version. `sc` is the storage the source points to. */
+typedef struct ads_secret_ctx {
+    dp_ads_t *a;
+    ads_ver_t *record;
+} ads_secret_ctx_t;
+void dp_ads__secret_source(dp_ads_t *a, ads_ver_t *record, ads_secret_ctx_t *sc, dp_secret_source_t *src);
+/* Translates a listener or cluster message again with what is held now
+ * (CLA, secrets). Returns 0 with *cfg, or negative with err. */
+int dp_ads__retranslate(dp_ads_t *a, dp_res_type_t type, const ProtobufCMessage *msg, void **cfg, char *err,
+                        size_t errlen);
+/* `v` becomes the secret `r` in force: everything using the secret is
+ * translated again with it and swapped in, or, if one of them fails,
+ * nothing changes and false comes back with err naming it. Takes v
+ * only on success. */
+bool dp_ads__secret_activate(dp_ads_t *a, ads_res_t *r, ads_ver_t *v, char *err, size_t errlen);
+/* Decodes the static secrets of a->base's bootstrap into a->boot. */
+void dp_ads__load_static_secrets(dp_ads_t *a);
+/* Frees a config of `type` (listener or cluster). */
+void dp_ads__cfg_unref(dp_res_type_t type, void *cfg);
 
 /* ---- ads_snapshot.c -------------------------------------------------------- */
 

@@ -130,7 +130,9 @@ void dp_ads__ver_free(ads_ver_t *v)
         protobuf_c_message_free_unpacked(v->msg, NULL);
     free(v->raw);
     free(v->version);
-    free(v->dep);
+    for (size_t i = 0; i < v->n_deps; i++)
+        free(v->deps[i].name);
+    free(v->deps);
     free(v);
 }
 
@@ -223,8 +225,17 @@ static int cmp_ref(const void *x, const void *y)
     return strcmp(((const ads_ref_t *)x)->name, ((const ads_ref_t *)y)->name);
 }
 
-/* Everything that refers to RDS (listeners) or EDS (clusters) names:
- * static ones, and dynamic ones active or warming. Names are borrowed. */
+static void refs_push_deps(ads_refs_t *r, size_t *cap, const ads_dep_t *d, size_t n, dp_res_type_t type,
+                           const ProtobufCMessage *cluster)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i].type == type)
+            refs_push(r, cap, d[i].name, cluster);
+}
+
+/* Everything that refers to RDS (listeners), EDS (clusters) or SDS (both)
+ * names: static ones, and dynamic ones active or warming. Names are
+ * borrowed. */
 static void collect_refs(const dp_ads_t *a, dp_res_type_t type, ads_refs_t *out)
 {
     size_t cap = 0;
@@ -239,24 +250,31 @@ static void collect_refs(const dp_ads_t *a, dp_res_type_t type, ads_refs_t *out)
                 refs_push(out, &cap, h ? h->rds_name : NULL, NULL);
             }
         }
+    }
+    if (type == DP_RES_ROUTE || type == DP_RES_SECRET) {
         const ads_store_t *s = &a->t[DP_RES_LISTENER].store;
         for (size_t i = 0; i < s->n; i++) {
             if (s->v[i]->act)
-                refs_push(out, &cap, s->v[i]->act->dep, NULL);
+                refs_push_deps(out, &cap, s->v[i]->act->deps, s->v[i]->act->n_deps, type, NULL);
             if (s->v[i]->warm)
-                refs_push(out, &cap, s->v[i]->warm->dep, NULL);
-        }
-    } else if (type == DP_RES_ENDPOINT) {
-        for (size_t i = 0; i < a->n_seds; i++)
-            refs_push(out, &cap, a->seds[i].dep, a->seds[i].msg);
-        const ads_store_t *s = &a->t[DP_RES_CLUSTER].store;
-        for (size_t i = 0; i < s->n; i++) {
-            if (s->v[i]->act)
-                refs_push(out, &cap, s->v[i]->act->dep, s->v[i]->act->msg);
-            if (s->v[i]->warm)
-                refs_push(out, &cap, s->v[i]->warm->dep, s->v[i]->warm->msg);
+                refs_push_deps(out, &cap, s->v[i]->warm->deps, s->v[i]->warm->n_deps, type, NULL);
         }
     }
+    if (type == DP_RES_ENDPOINT || type == DP_RES_SECRET) {
+        const ads_store_t *s = &a->t[DP_RES_CLUSTER].store;
+        for (size_t i = 0; i < s->n; i++) {
+            const ads_ver_t *v = s->v[i]->act;
+            if (v)
+                refs_push_deps(out, &cap, v->deps, v->n_deps, type, v->msg);
+            v = s->v[i]->warm;
+            if (v)
+                refs_push_deps(out, &cap, v->deps, v->n_deps, type, v->msg);
+        }
+    }
+    if (type == DP_RES_ENDPOINT || type == DP_RES_SECRET)
+        for (size_t i = 0; i < a->n_statics; i++)
+            refs_push_deps(out, &cap, a->statics[i].deps, a->statics[i].n_deps, type,
+                           a->statics[i].type == DP_RES_CLUSTER ? a->statics[i].msg : NULL);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cmp_ref);
     /* unique */
@@ -318,7 +336,7 @@ void dp_ads__needed(const dp_ads_t *a, dp_res_type_t type, ads_names_t *out)
 
 /* ---- helpers on messages ------------------------------------------------------ */
 
-static uint64_t cs_timeout(const Envoy__Config__Core__V3__ConfigSource *cs)
+uint64_t dp_ads__cs_timeout(const Envoy__Config__Core__V3__ConfigSource *cs)
 {
     uint64_t ms;
     if (cs == NULL || cs->initial_fetch_timeout == NULL)
@@ -328,7 +346,7 @@ static uint64_t cs_timeout(const Envoy__Config__Core__V3__ConfigSource *cs)
 
 /* The EDS service name of a Cluster message, NULL if not EDS (what the
  * translator computes; needed before translating to find the CLA). */
-static const char *cluster_eds_name(const ProtobufCMessage *m)
+const char *dp_ads__cluster_eds_name(const ProtobufCMessage *m)
 {
     const pb_cluster_t *c = (const pb_cluster_t *)m;
     if (c->cluster_discovery_type_case != ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE ||
@@ -340,45 +358,75 @@ static const char *cluster_eds_name(const ProtobufCMessage *m)
     return c->name;
 }
 
-/* initial_fetch_timeout of the listener's Rds.config_source. The
- * translator accepted the listener, so its single filter chain holds the
- * HCM; anything odd falls back to the default. */
-static uint64_t listener_rds_timeout(const ProtobufCMessage *m)
+const char *dp_ads__ver_dep(const ads_ver_t *v, dp_res_type_t type)
+{
+    for (size_t i = 0; v && i < v->n_deps; i++)
+        if (v->deps[i].type == type)
+            return v->deps[i].name;
+    return NULL;
+}
+
+void dp_ads__ver_add_dep(ads_ver_t *v, dp_res_type_t type, const char *name, uint64_t timeout_ms)
+{
+    /* Envoy's init manager: the version warms until every target is
+     * ready or timed out; one without a timeout waits for good */
+    if (v->n_deps == 0)
+        v->dep_timeout_ms = timeout_ms;
+    else if (v->dep_timeout_ms != 0)
+        v->dep_timeout_ms = timeout_ms == 0 ? 0 : DP_MAX(v->dep_timeout_ms, timeout_ms);
+    for (size_t i = 0; i < v->n_deps; i++)
+        if (v->deps[i].type == type && strcmp(v->deps[i].name, name) == 0)
+            return;
+    v->deps = dp_xrealloc(v->deps, (v->n_deps + 1) * sizeof(*v->deps));
+    v->deps[v->n_deps].type = type;
+    v->deps[v->n_deps].name = dp_xstrdup(name);
+    v->n_deps++;
+}
+
+/* The RDS dependencies of a translated listener: each chain's
+ * rds.route_config_name with its config source's initial_fetch_timeout. */
+static void listener_rds_deps(const ProtobufCMessage *m, ads_ver_t *v)
 {
     const pb_listener_t *l = (const pb_listener_t *)m;
     const ProtobufCMessageDescriptor *d =
         &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor;
-    uint64_t ms = ADS_DEFAULT_FETCH_TIMEOUT_MS;
 
-    if (l->n_filter_chains < 1 || l->filter_chains[0]->n_filters < 1)
-        return ms;
-    const Envoy__Config__Listener__V3__Filter *f = l->filter_chains[0]->filters[0];
-    if (f->config_type_case != ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG ||
-        f->typed_config == NULL)
-        return ms;
-    pb_hcm_t *h = (pb_hcm_t *)protobuf_c_message_unpack(d, NULL, f->typed_config->value.len,
-                                                        f->typed_config->value.data);
-    if (h == NULL)
-        return ms;
-    if (h->route_specifier_case ==
-            ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS &&
-        h->rds != NULL)
-        ms = cs_timeout(h->rds->config_source);
-    protobuf_c_message_free_unpacked(&h->base, NULL);
-    return ms;
+    for (size_t c = 0; c <= l->n_filter_chains; c++) {
+        const Envoy__Config__Listener__V3__FilterChain *fc =
+            c < l->n_filter_chains ? l->filter_chains[c] : l->default_filter_chain;
+        if (fc == NULL || fc->n_filters < 1)
+            continue;
+        const Envoy__Config__Listener__V3__Filter *f = fc->filters[0];
+        if (f->config_type_case != ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG ||
+            f->typed_config == NULL)
+            continue;
+        pb_hcm_t *h = (pb_hcm_t *)protobuf_c_message_unpack(d, NULL, f->typed_config->value.len,
+                                                            f->typed_config->value.data);
+        if (h == NULL)
+            continue;
+        if (h->route_specifier_case ==
+                ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS &&
+            h->rds != NULL && h->rds->route_config_name && h->rds->route_config_name[0])
+            dp_ads__ver_add_dep(v, DP_RES_ROUTE, h->rds->route_config_name, dp_ads__cs_timeout(h->rds->config_source));
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+    }
 }
 
-static const ProtobufCMessage *held_cla(const dp_ads_t *a, const char *name)
+const ProtobufCMessage *dp_ads__held_cla(const dp_ads_t *a, const char *name)
 {
     const ads_res_t *r = name ? dp_ads__find(&a->t[DP_RES_ENDPOINT].store, name) : NULL;
     return r && r->act ? r->act->msg : NULL;
 }
 
-static bool dep_held(const dp_ads_t *a, dp_res_type_t type, const char *dep)
+/* Every dependency of v arrived. */
+static bool deps_held(const dp_ads_t *a, const ads_ver_t *v)
 {
-    dp_res_type_t dt = type == DP_RES_LISTENER ? DP_RES_ROUTE : DP_RES_ENDPOINT;
-    const ads_res_t *r = dp_ads__find(&a->t[dt].store, dep);
-    return r != NULL && r->act != NULL;
+    for (size_t i = 0; i < v->n_deps; i++) {
+        const ads_res_t *r = dp_ads__find(&a->t[v->deps[i].type].store, v->deps[i].name);
+        if (r == NULL || r->act == NULL)
+            return false;
+    }
+    return true;
 }
 
 bool dp_ads__static_listener(const dp_ads_t *a, const char *name)
@@ -394,15 +442,14 @@ bool dp_ads__static_cluster(const dp_ads_t *a, const char *name)
     return dp_snapshot_find_cluster(a->base, name, strlen(name)) != NULL;
 }
 
-/* Re-translates a cluster version with a (new) CLA; keeps the old config
+/* Re-translates a cluster with the CLA held now; keeps the old config
  * when that fails (the CLA was validated against a cluster already). */
-static bool retranslate_cluster(dp_ads_t *a, const ProtobufCMessage *cluster, const ProtobufCMessage *cla,
-                                dp_cluster_cfg_t **cfg)
+static bool retranslate_cluster(dp_ads_t *a, const ProtobufCMessage *cluster, dp_cluster_cfg_t **cfg)
 {
     char err[1024] = "";
-    dp_cluster_cfg_t *c = NULL;
+    void *c = NULL;
 
-    if (dp_translate_cluster(cluster, cla, &c, err, sizeof(err)) != 0) {
+    if (dp_ads__retranslate(a, DP_RES_CLUSTER, cluster, &c, err, sizeof(err)) != 0) {
         snprintf(a->commit_err, sizeof(a->commit_err), "cluster re-translation failed: %.400s", err);
         return false;
     }
@@ -412,10 +459,10 @@ static bool retranslate_cluster(dp_ads_t *a, const ProtobufCMessage *cluster, co
     return true;
 }
 
-static void retranslate_ver(dp_ads_t *a, ads_ver_t *v, const ProtobufCMessage *cla)
+static void retranslate_ver(dp_ads_t *a, ads_ver_t *v)
 {
     dp_cluster_cfg_t *c = v->cfg;
-    if (retranslate_cluster(a, v->msg, cla, &c))
+    if (retranslate_cluster(a, v->msg, &c))
         v->cfg = c;
 }
 
@@ -466,8 +513,9 @@ void dp_ads__reject(dp_ads_t *a, dp_res_type_t type, const char *name, const uin
     dp_ads__nack_add(a, name, err);
     if (name == NULL || name[0] == '\0' || (unsigned)type >= ADS_NTYPES)
         return;
-    /* An RDS/EDS resource no one asked for is not kept, even as an error. */
-    if ((type == DP_RES_ROUTE || type == DP_RES_ENDPOINT) && !dp_ads__referenced(a, type, name, NULL))
+    /* An RDS/EDS/SDS resource no one asked for is not kept, even as an error. */
+    if ((type == DP_RES_ROUTE || type == DP_RES_ENDPOINT || type == DP_RES_SECRET) &&
+        !dp_ads__referenced(a, type, name, NULL))
         return;
     dp_ads__set_err(a, dp_ads__get(&a->t[type].store, type, name), data, len, version, err);
 }
@@ -560,23 +608,27 @@ static void activate_cluster(dp_ads_t *a, ads_res_t *r, ads_ver_t *v)
 static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const char *version,
                      ProtobufCMessage *msg, const ProtobufCMessage *ref, ads_ver_t *v, char *err, size_t errlen)
 {
+    ads_secret_ctx_t sc;
+    dp_secret_source_t src;
     int rc = DP_EINVAL;
 
     switch (type) {
     case DP_RES_LISTENER: {
         dp_listener_cfg_t *l = NULL;
-        rc = dp_translate_listener(msg, &l, err, errlen);
+        dp_ads__secret_source(a, v, &sc, &src);
+        rc = dp_translate_listener_ex(msg, &src, &l, err, errlen);
         if (rc == 0) {
             v->cfg = l;
-            /* TODO(filter chains): one RDS dependency per listener; chains
-             * with different route configs warm on the first one only. */
-            const dp_hcm_cfg_t *h = l->n_chains ? l->chains[0].hcm : NULL;
-            if (h && h->rds_name) {
-                v->dep = dp_xstrdup(h->rds_name);
-                v->dep_timeout_ms = listener_rds_timeout(msg);
+            /* warming waits for every chain's route config and every
+             * SDS secret (recorded by the source) */
+            listener_rds_deps(msg, v);
+            if (dp_ads__ver_dep(v, DP_RES_SECRET) != NULL) {
+                v->msg = msg; /* translated again when a secret changes */
+                msg = NULL;
             }
         }
-        protobuf_c_message_free_unpacked(msg, NULL);
+        if (msg)
+            protobuf_c_message_free_unpacked(msg, NULL);
         break;
     }
     case DP_RES_ROUTE: {
@@ -589,15 +641,16 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
     }
     case DP_RES_CLUSTER: {
         dp_cluster_cfg_t *c = NULL;
-        const char *eds = cluster_eds_name(msg);
-        rc = dp_translate_cluster(msg, held_cla(a, eds), &c, err, errlen);
+        const char *eds = dp_ads__cluster_eds_name(msg);
+        dp_ads__secret_source(a, v, &sc, &src);
+        rc = dp_translate_cluster_ex(msg, dp_ads__held_cla(a, eds), &src, &c, err, errlen);
         if (rc == 0) {
             v->cfg = c;
             if (c->type == DP_CLUSTER_EDS && c->eds_service_name) {
                 const pb_cluster_t *pc = (const pb_cluster_t *)msg;
-                v->dep = dp_xstrdup(c->eds_service_name);
-                v->dep_timeout_ms =
-                    cs_timeout(pc->eds_cluster_config ? pc->eds_cluster_config->eds_config : NULL);
+                dp_ads__ver_add_dep(v, DP_RES_ENDPOINT, c->eds_service_name,
+                                    dp_ads__cs_timeout(pc->eds_cluster_config ? pc->eds_cluster_config->eds_config
+                                                                             : NULL));
             }
             v->msg = msg;
         } else {
@@ -613,7 +666,8 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
             snprintf(err, errlen, "no cluster refers to it");
             rc = DP_EINVAL;
         } else {
-            rc = dp_translate_cluster(ref, msg, &c, err, errlen);
+            dp_ads__secret_source(a, NULL, &sc, &src);
+            rc = dp_translate_cluster_ex(ref, msg, &src, &c, err, errlen);
         }
         dp_cluster_cfg_unref(c);
         if (rc == 0)
@@ -622,6 +676,15 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
             protobuf_c_message_free_unpacked(msg, NULL);
         break;
     }
+    case DP_RES_SECRET:
+        /* on its own here; with the listeners and clusters using it in
+         * dp_ads__secret_activate() */
+        rc = dp_translate_secret(msg, err, errlen);
+        if (rc == 0)
+            v->msg = msg;
+        else
+            protobuf_c_message_free_unpacked(msg, NULL);
+        break;
     case DP_RES_CONTAINER:
         /* Applied to the catalogue at once: readers see it now. */
         rc = dp_catalogue_put_container(name, msg, version, err, errlen);
@@ -668,7 +731,8 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
     ads_res_t *r;
     ads_ver_t *v;
 
-    if ((type == DP_RES_ROUTE || type == DP_RES_ENDPOINT) && !dp_ads__referenced(a, type, name, &ref)) {
+    if ((type == DP_RES_ROUTE || type == DP_RES_ENDPOINT || type == DP_RES_SECRET) &&
+        !dp_ads__referenced(a, type, name, &ref)) {
         /* Not subscribed (any more): Envoy ignores such resources. */
         protobuf_c_message_free_unpacked(msg, NULL);
         return true;
@@ -732,7 +796,7 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
     switch (type) {
     case DP_RES_LISTENER:
     case DP_RES_CLUSTER:
-        if (v->dep && !dep_held(a, type, v->dep)) {
+        if (v->n_deps && !deps_held(a, v)) {
             /* Envoy's warming: the previous version (if any) keeps
              * serving until the dependency arrives or the timeout. */
             dp_ads__ver_free(r->warm);
@@ -758,6 +822,13 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
         r->changed = true;
         a->dirty = true;
         break;
+    case DP_RES_SECRET:
+        if (!dp_ads__secret_activate(a, r, v, err, sizeof(err))) {
+            dp_ads__ver_free(v);
+            dp_ads__reject(a, type, name, data, len, version, err);
+            return false;
+        }
+        break;
     default:
         /* catalogue types: already in the catalogue; no snapshot to rebuild */
         dp_ads__ver_free(r->act);
@@ -776,14 +847,20 @@ static void cla_gone(dp_ads_t *a, const char *name)
     ads_store_t *s = &a->t[DP_RES_CLUSTER].store;
     for (size_t i = 0; i < s->n; i++) {
         ads_ver_t *v = s->v[i]->act;
-        if (v && v->dep && strcmp(v->dep, name) == 0)
-            retranslate_ver(a, v, NULL);
+        const char *dep = dp_ads__ver_dep(v, DP_RES_ENDPOINT);
+        if (dep && strcmp(dep, name) == 0)
+            retranslate_ver(a, v);
     }
-    for (size_t i = 0; i < a->n_seds; i++) {
-        if (a->seds[i].cfg && strcmp(a->seds[i].dep, name) == 0) {
-            dp_cluster_cfg_unref(a->seds[i].cfg);
-            a->seds[i].cfg = NULL; /* back to the base's, without endpoints */
-            a->dirty = true;
+    for (size_t i = 0; i < a->n_statics; i++) {
+        ads_static_t *st = &a->statics[i];
+        const char *dep = NULL;
+        for (size_t k = 0; k < st->n_deps && dep == NULL; k++)
+            if (st->deps[k].type == DP_RES_ENDPOINT)
+                dep = st->deps[k].name;
+        if (st->cfg && dep && strcmp(dep, name) == 0) {
+            dp_cluster_cfg_t *c = st->cfg;
+            if (retranslate_cluster(a, st->msg, &c)) /* without endpoints, with its secrets */
+                st->cfg = c;
         }
     }
 }
@@ -836,42 +913,52 @@ static void gc(dp_ads_t *a, dp_res_type_t type)
     free(refs.v);
 }
 
+static const char *static_dep(const ads_static_t *st, dp_res_type_t type)
+{
+    for (size_t k = 0; k < st->n_deps; k++)
+        if (st->deps[k].type == type)
+            return st->deps[k].name;
+    return NULL;
+}
+
 void dp_ads__settle(dp_ads_t *a)
 {
     ads_store_t *ls = &a->t[DP_RES_LISTENER].store;
     ads_store_t *cs = &a->t[DP_RES_CLUSTER].store;
     ads_store_t *es = &a->t[DP_RES_ENDPOINT].store;
 
-    /* Warming listeners whose route config is now held. */
+    /* Warming listeners whose route configs and secrets are all held (a
+     * secret's arrival translated them again already). */
     for (size_t i = 0; i < ls->n; i++) {
         ads_res_t *r = ls->v[i];
-        if (r->warm && r->warm->dep && dep_held(a, DP_RES_LISTENER, r->warm->dep))
+        if (r->warm && r->warm->n_deps && deps_held(a, r->warm))
             activate_listener(a, r, r->warm);
     }
-    /* Warming clusters whose CLA is now held; clusters in force whose CLA
-     * changed. */
+    /* Warming clusters whose CLA and secrets are now held; clusters in
+     * force whose CLA changed. */
     for (size_t i = 0; i < cs->n; i++) {
         ads_res_t *r = cs->v[i];
-        if (r->warm && r->warm->dep) {
-            const ProtobufCMessage *cla = held_cla(a, r->warm->dep);
-            if (cla != NULL) {
-                retranslate_ver(a, r->warm, cla);
-                activate_cluster(a, r, r->warm);
-                continue; /* translated with the CLA just now */
-            }
+        if (r->warm && r->warm->n_deps && deps_held(a, r->warm)) {
+            if (dp_ads__ver_dep(r->warm, DP_RES_ENDPOINT) != NULL)
+                retranslate_ver(a, r->warm); /* with the CLA it waited for */
+            activate_cluster(a, r, r->warm);
+            continue;
         }
-        if (r->act && r->act->dep) {
-            ads_res_t *e = dp_ads__find(es, r->act->dep);
+        const char *dep = dp_ads__ver_dep(r->act, DP_RES_ENDPOINT);
+        if (dep) {
+            ads_res_t *e = dp_ads__find(es, dep);
             if (e && e->changed)
-                retranslate_ver(a, r->act, e->act ? e->act->msg : NULL);
+                retranslate_ver(a, r->act);
         }
     }
-    for (size_t i = 0; i < a->n_seds; i++) {
-        ads_res_t *e = dp_ads__find(es, a->seds[i].dep);
+    for (size_t i = 0; i < a->n_statics; i++) {
+        ads_static_t *st = &a->statics[i];
+        const char *dep = static_dep(st, DP_RES_ENDPOINT);
+        ads_res_t *e = dep ? dp_ads__find(es, dep) : NULL;
         if (e && e->changed && e->act) {
-            dp_cluster_cfg_t *c = a->seds[i].cfg;
-            if (retranslate_cluster(a, a->seds[i].msg, e->act->msg, &c))
-                a->seds[i].cfg = c;
+            dp_cluster_cfg_t *c = st->cfg;
+            if (retranslate_cluster(a, st->msg, &c))
+                st->cfg = c;
         }
     }
     for (size_t i = 0; i < es->n; i++)
@@ -879,6 +966,7 @@ void dp_ads__settle(dp_ads_t *a)
     dp_ads__refs_invalidate(a);
     gc(a, DP_RES_ROUTE);
     gc(a, DP_RES_ENDPOINT);
+    gc(a, DP_RES_SECRET);
 }
 
 void dp_ads__expire(dp_ads_t *a, uint64_t now)
@@ -891,10 +979,14 @@ void dp_ads__expire(dp_ads_t *a, uint64_t now)
             ads_res_t *r = s->v[i];
             if (r->warm == NULL || r->warm_deadline == 0 || r->warm_deadline > now)
                 continue;
-            if (t == DP_RES_LISTENER)
+            if (t == DP_RES_LISTENER) {
                 activate_listener(a, r, r->warm);
-            else
+            } else {
+                /* its CLA may have come while a secret kept it warming */
+                if (dp_ads__ver_dep(r->warm, DP_RES_ENDPOINT) != NULL)
+                    retranslate_ver(a, r->warm);
                 activate_cluster(a, r, r->warm);
+            }
         }
     }
     /* TTL: removal as if deleted. Collect first: removal edits stores. */
@@ -921,16 +1013,86 @@ void dp_ads__expire(dp_ads_t *a, uint64_t now)
 
 void dp_ads__static_free(dp_ads_t *a)
 {
-    for (size_t i = 0; i < a->n_seds; i++) {
-        free(a->seds[i].name);
-        free(a->seds[i].dep);
-        if (a->seds[i].msg)
-            protobuf_c_message_free_unpacked(a->seds[i].msg, NULL);
-        dp_cluster_cfg_unref(a->seds[i].cfg);
+    for (size_t i = 0; i < a->n_statics; i++) {
+        ads_static_t *st = &a->statics[i];
+        free(st->name);
+        for (size_t k = 0; k < st->n_deps; k++)
+            free(st->deps[k].name);
+        free(st->deps);
+        if (st->msg)
+            protobuf_c_message_free_unpacked(st->msg, NULL);
+        dp_ads__cfg_unref(st->type, st->cfg);
     }
-    free(a->seds);
-    a->seds = NULL;
-    a->n_seds = 0;
+    free(a->statics);
+    a->statics = NULL;
+    a->n_statics = 0;
+    if (a->boot)
+        protobuf_c_message_free_unpacked(a->boot, NULL);
+    a->boot = NULL;
+}
+
+static void static_add_dep(ads_static_t *st, dp_res_type_t type, const char *name)
+{
+    st->deps = dp_xrealloc(st->deps, (st->n_deps + 1) * sizeof(*st->deps));
+    st->deps[st->n_deps].type = type;
+    st->deps[st->n_deps].name = dp_xstrdup(name);
+    st->n_deps++;
+}
+
+static const dp_listener_cfg_t *base_listener(const dp_snapshot_t *b, const char *name)
+{
+    for (size_t i = 0; i < b->n_listeners; i++)
+        if (strcmp(b->listeners[i]->name, name) == 0)
+            return b->listeners[i];
+    return NULL;
+}
+
+/* A static listener or cluster that waits for EDS or SDS: kept decoded,
+ * with what it waits for, and translated now if some of it is held. */
+static void load_static_one(dp_ads_t *a, const dp_res_meta_t *m)
+{
+    const dp_snapshot_t *b = a->base;
+    ProtobufCMessage *msg = NULL;
+    ads_static_t st;
+    char err[1024];
+
+    memset(&st, 0, sizeof(st));
+    st.type = m->type;
+    if (m->type == DP_RES_LISTENER) {
+        const dp_listener_cfg_t *l = base_listener(b, m->name);
+        for (size_t c = 0; l && c < dp_listener_n_chains(l); c++) {
+            const dp_filter_chain_t *fc = dp_listener_chain(l, c);
+            for (size_t k = 0; k < fc->n_sds_names; k++)
+                static_add_dep(&st, DP_RES_SECRET, fc->sds_names[k]);
+        }
+    } else {
+        const dp_cluster_cfg_t *c = dp_snapshot_find_cluster(b, m->name, strlen(m->name));
+        if (c && c->type == DP_CLUSTER_EDS && c->eds_service_name)
+            static_add_dep(&st, DP_RES_ENDPOINT, c->eds_service_name);
+        for (size_t k = 0; c && k < c->n_sds_names; k++)
+            static_add_dep(&st, DP_RES_SECRET, c->sds_names[k]);
+    }
+    if (st.n_deps == 0 || m->raw.len == 0 ||
+        dp_resource_decode(m->type, m->raw.data, m->raw.len, &msg, err, sizeof(err)) != 0) {
+        for (size_t k = 0; k < st.n_deps; k++)
+            free(st.deps[k].name);
+        free(st.deps);
+        return;
+    }
+    st.name = dp_xstrdup(m->name);
+    st.msg = msg;
+    bool some_held = false;
+    for (size_t k = 0; k < st.n_deps; k++) {
+        const ads_res_t *r = dp_ads__find(&a->t[st.deps[k].type].store, st.deps[k].name);
+        some_held |= r != NULL && r->act != NULL;
+    }
+    if (some_held && dp_ads__retranslate(a, st.type, st.msg, &st.cfg, err, sizeof(err)) != 0) {
+        st.cfg = NULL;
+        DP_WARN("xds: static %s '%s' cannot take what ADS holds: %s", m->type == DP_RES_LISTENER ? "listener" : "cluster",
+                m->name, err);
+    }
+    a->statics = dp_xrealloc(a->statics, (a->n_statics + 1) * sizeof(*a->statics));
+    a->statics[a->n_statics++] = st;
 }
 
 void dp_ads__load_static(dp_ads_t *a)
@@ -938,30 +1100,9 @@ void dp_ads__load_static(dp_ads_t *a)
     const dp_snapshot_t *b = a->base;
 
     dp_ads__static_free(a);
-    for (size_t i = 0; i < b->n_meta; i++) {
-        const dp_res_meta_t *m = &b->meta[i];
-        ProtobufCMessage *msg = NULL;
-        char err[256];
-        if (m->type != DP_RES_CLUSTER || m->raw.len == 0 ||
-            dp_resource_decode(DP_RES_CLUSTER, m->raw.data, m->raw.len, &msg, err, sizeof(err)) != 0)
-            continue;
-        const char *eds = cluster_eds_name(msg);
-        if (eds == NULL) {
-            protobuf_c_message_free_unpacked(msg, NULL);
-            continue;
-        }
-        a->seds = dp_xrealloc(a->seds, (a->n_seds + 1) * sizeof(*a->seds));
-        ads_static_eds_t *se = &a->seds[a->n_seds++];
-        se->name = dp_xstrdup(m->name);
-        se->dep = dp_xstrdup(eds);
-        se->msg = msg;
-        se->cfg = NULL;
-        const ProtobufCMessage *cla = held_cla(a, eds);
-        if (cla) {
-            dp_cluster_cfg_t *c = NULL;
-            if (retranslate_cluster(a, msg, cla, &c))
-                se->cfg = c;
-        }
-    }
+    dp_ads__load_static_secrets(a);
+    for (size_t i = 0; i < b->n_meta; i++)
+        if ((b->meta[i].type == DP_RES_CLUSTER || b->meta[i].type == DP_RES_LISTENER) && b->meta[i].is_static)
+            load_static_one(a, &b->meta[i]);
     dp_ads__refs_invalidate(a);
 }

@@ -9,6 +9,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "xds/ads_int.h"
+#include "xds/translate_tls.h"
 
 static char *sdup(const char *s)
 {
@@ -26,6 +27,22 @@ static dp_res_meta_t *meta_push(dp_snapshot_t *s, size_t *cap)
     dp_res_meta_t *m = &s->meta[s->n_meta++];
     memset(m, 0, sizeof(*m));
     return m;
+}
+
+/* A secret's meta holds its encoding with the key material redacted:
+ * nothing reads the keys back from a snapshot, and a dump cannot leak them. */
+static void raw_copy_of(dp_res_type_t type, ProtobufCBinaryData *dst, const uint8_t *data, size_t len)
+{
+    if (type == DP_RES_SECRET && len > 0) {
+        dp_xds_redact_raw(dp_resource_descriptor(DP_RES_SECRET), data, len, &dst->data, &dst->len);
+        return;
+    }
+    dst->len = len;
+    dst->data = NULL;
+    if (len) {
+        dst->data = dp_xmalloc(len);
+        memcpy(dst->data, data, len);
+    }
 }
 
 static void raw_copy(ProtobufCBinaryData *dst, const uint8_t *data, size_t len)
@@ -49,7 +66,7 @@ static void meta_dynamic(dp_snapshot_t *s, size_t *cap, const ads_res_t *r)
         if (r->act) {
             m->version = sdup(r->act->version);
             m->last_updated_ms = r->act->updated_ms;
-            raw_copy(&m->raw, r->act->raw, r->act->len);
+            raw_copy_of(r->type, &m->raw, r->act->raw, r->act->len);
         } else {
             m->last_updated_ms = r->err_ms;
         }
@@ -82,8 +99,13 @@ static dp_snapshot_t *build(dp_ads_t *a)
 
     s->generation = ++a->generation;
     s->listeners = dp_xcalloc(b->n_listeners + ls->n + 1, sizeof(*s->listeners));
-    for (size_t i = 0; i < b->n_listeners; i++)
-        s->listeners[s->n_listeners++] = dp_listener_cfg_ref(b->listeners[i]);
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        dp_listener_cfg_t *l = b->listeners[i];
+        for (size_t k = 0; k < a->n_statics; k++)
+            if (a->statics[k].type == DP_RES_LISTENER && a->statics[k].cfg && strcmp(a->statics[k].name, l->name) == 0)
+                l = a->statics[k].cfg; /* with the SDS secrets held */
+        s->listeners[s->n_listeners++] = dp_listener_cfg_ref(l);
+    }
     for (size_t i = 0; i < ls->n; i++)
         if (ls->v[i]->act && !dp_ads__static_listener(a, ls->v[i]->name))
             s->listeners[s->n_listeners++] = dp_listener_cfg_ref(ls->v[i]->act->cfg);
@@ -91,9 +113,9 @@ static dp_snapshot_t *build(dp_ads_t *a)
     s->clusters = dp_xcalloc(b->n_clusters + cs->n + 1, sizeof(*s->clusters));
     for (size_t i = 0; i < b->n_clusters; i++) {
         dp_cluster_cfg_t *c = b->clusters[i];
-        for (size_t k = 0; k < a->n_seds; k++)
-            if (a->seds[k].cfg && strcmp(a->seds[k].name, c->name) == 0)
-                c = a->seds[k].cfg;
+        for (size_t k = 0; k < a->n_statics; k++)
+            if (a->statics[k].type == DP_RES_CLUSTER && a->statics[k].cfg && strcmp(a->statics[k].name, c->name) == 0)
+                c = a->statics[k].cfg; /* with the CLA and SDS secrets held */
         s->clusters[s->n_clusters++] = dp_cluster_cfg_ref(c);
     }
     for (size_t i = 0; i < cs->n; i++)
@@ -122,7 +144,8 @@ static dp_snapshot_t *build(dp_ads_t *a)
         m->error_ms = o->error_ms;
     }
     /* Types in the order config_dump lists them. */
-    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER, DP_RES_ROUTE};
+    static const dp_res_type_t order[] = {DP_RES_CLUSTER, DP_RES_ENDPOINT, DP_RES_LISTENER, DP_RES_ROUTE,
+                                          DP_RES_SECRET};
     for (size_t k = 0; k < DP_ARRAY_SIZE(order); k++) {
         const ads_store_t *st = &a->t[order[k]].store;
         for (size_t i = 0; i < st->n; i++)

@@ -21,13 +21,25 @@
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
 #include "xds/cfgtree.h"
 #include "xds/pbjson.h"
 #include "xds/translate.h"
+#include "xds/translate_tls.h"
 #include "xds/translate_util.h"
 #include "xds/typereg.h"
 
 typedef Envoy__Config__Bootstrap__V3__Bootstrap pb_bootstrap_t;
+typedef Envoy__Extensions__TransportSockets__Tls__V3__Secret pb_secret_t;
+
+/* static_resources.secrets, decoded, for the translators (dp_secret_source_t).
+ * An SDS secret is not held at load time: `sds` records the first one
+ * asked for, to refuse it without ADS. */
+typedef struct boot_secrets {
+    ProtobufCMessage **v;
+    size_t n;
+    char sds[256];
+} boot_secrets_t;
 
 typedef struct boot_ctx {
     const char *file;
@@ -36,6 +48,7 @@ typedef struct boot_ctx {
     char *errbuf;
     size_t errlen;
     dp_xlate_t x; /* builds "path: reason" messages */
+    boot_secrets_t secrets;
 } boot_ctx_t;
 
 /* ---- mapping a field path to a node of the tree ------------------------- */
@@ -406,6 +419,88 @@ static int check_cluster_ads(boot_ctx_t *c, const Envoy__Config__Cluster__V3__Cl
     return rc;
 }
 
+/* ---- static secrets ---------------------------------------------------------- */
+
+static const ProtobufCMessage *find_secret(void *ctx, const char *name,
+                                           const Envoy__Config__Core__V3__ConfigSource *sds_config)
+{
+    boot_secrets_t *bs = ctx;
+    if (sds_config != NULL) {
+        /* SDS: arrives over ADS later (xds/ads_resources.c) */
+        if (bs->sds[0] == '\0')
+            snprintf(bs->sds, sizeof(bs->sds), "%s", name);
+        return NULL;
+    }
+    for (size_t i = 0; i < bs->n; i++)
+        if (strcmp(((const pb_secret_t *)bs->v[i])->name, name) == 0)
+            return bs->v[i];
+    return NULL;
+}
+
+static void secrets_free(boot_secrets_t *bs)
+{
+    for (size_t i = 0; i < bs->n; i++)
+        protobuf_c_message_free_unpacked(bs->v[i], NULL);
+    free(bs->v);
+    memset(bs, 0, sizeof(*bs));
+}
+
+/* A static resource using an SDS secret needs the ADS stream that will
+ * bring it (the rule check_listener_ads applies to RDS). Called right
+ * after its translation at the resource's path. */
+static int check_sds_ads(boot_ctx_t *c)
+{
+    int rc = 0;
+    if (c->secrets.sds[0] != '\0' && !c->has_ads)
+        rc = boot_fail(c, "SDS secret '%s' (sds_config: ads): " NO_ADS, c->secrets.sds);
+    c->secrets.sds[0] = '\0';
+    return rc;
+}
+
+static int load_secrets(boot_ctx_t *c, const Envoy__Config__Bootstrap__V3__Bootstrap__StaticResources *sr,
+                        dp_snapshot_t *s)
+{
+    if (sr->n_secrets == 0)
+        return 0;
+    c->secrets.v = dp_xcalloc(sr->n_secrets, sizeof(*c->secrets.v));
+    for (size_t i = 0; i < sr->n_secrets; i++) {
+        ProtobufCMessage *dec = NULL;
+        uint8_t *raw = NULL;
+        size_t rawlen = 0;
+        char err[1024] = "";
+        size_t saved = dp_xlate__push_idx(&c->x, "secrets", i);
+        int rc = repack(c, DP_RES_SECRET, &sr->secrets[i]->base, &dec, &raw, &rawlen);
+
+        if (rc == 0 && (rc = dp_translate_secret(dec, err, sizeof(err))) != 0)
+            rc = boot_fail_sub(c, rc, err);
+        for (size_t k = 0; rc == 0 && k < c->secrets.n; k++) {
+            const char *name = ((const pb_secret_t *)dec)->name;
+            if (strcmp(((const pb_secret_t *)c->secrets.v[k])->name, name) == 0) {
+                size_t s2 = dp_xlate__push(&c->x, "name");
+                rc = boot_fail(c, "duplicate secret name '%s' (also static_resources.secrets[%zu])", name, k);
+                dp_xlate__pop(&c->x, s2);
+            }
+        }
+        dp_xlate__pop(&c->x, saved);
+        if (rc != 0) {
+            if (dec)
+                protobuf_c_message_free_unpacked(dec, NULL);
+            free(raw);
+            return rc;
+        }
+        c->secrets.v[c->secrets.n++] = dec;
+        /* Nothing reads a secret back from its meta (ADS takes static
+         * secrets from the encoded bootstrap): keep it without its keys,
+         * so that no dump can show them. */
+        uint8_t *red = NULL;
+        size_t redlen = 0;
+        dp_xds_redact_raw(dec->descriptor, raw, rawlen, &red, &redlen);
+        free(raw);
+        add_meta(s, DP_RES_SECRET, ((const pb_secret_t *)dec)->name, red, redlen);
+    }
+    return 0;
+}
+
 static int load_listeners(boot_ctx_t *c, const Envoy__Config__Bootstrap__V3__Bootstrap__StaticResources *sr,
                           dp_snapshot_t *s)
 {
@@ -422,11 +517,14 @@ static int load_listeners(boot_ctx_t *c, const Envoy__Config__Bootstrap__V3__Boo
         int rc = repack(c, DP_RES_LISTENER, &sr->listeners[i]->base, &dec, &raw, &rawlen);
 
         if (rc == 0) {
-            rc = dp_translate_listener(dec, &l, err, sizeof(err));
+            dp_secret_source_t src = {find_secret, &c->secrets};
+            rc = dp_translate_listener_ex(dec, &src, &l, err, sizeof(err));
             protobuf_c_message_free_unpacked(dec, NULL);
             if (rc != 0)
                 rc = boot_fail_sub(c, rc, err);
         }
+        if (rc == 0)
+            rc = check_sds_ads(c);
         if (rc == 0)
             rc = check_listener_ads(c, sr->listeners[i]);
         for (size_t k = 0; rc == 0 && k < s->n_listeners; k++) {
@@ -485,11 +583,14 @@ static int load_clusters(boot_ctx_t *c, const Envoy__Config__Bootstrap__V3__Boot
             rc = repack(c, DP_RES_CLUSTER, &sr->clusters[i]->base, &dec, &raw, &rawlen);
         if (rc == 0) {
             /* Static EDS clusters start without endpoints (cla NULL). */
-            rc = dp_translate_cluster(dec, NULL, &cl, err, sizeof(err));
+            dp_secret_source_t src = {find_secret, &c->secrets};
+            rc = dp_translate_cluster_ex(dec, NULL, &src, &cl, err, sizeof(err));
             protobuf_c_message_free_unpacked(dec, NULL);
             if (rc != 0)
                 rc = boot_fail_sub(c, rc, err);
         }
+        if (rc == 0)
+            rc = check_sds_ads(c);
         if (rc == 0)
             rc = check_cluster_ads(c, sr->clusters[i]);
         dp_xlate__pop(&c->x, saved);
@@ -513,11 +614,13 @@ static int load_static(boot_ctx_t *c, const pb_bootstrap_t *m, dp_snapshot_t *s)
     if (sr == NULL)
         return 0;
     saved = dp_xlate__push(&c->x, "static_resources");
-    /* Clusters first, as Envoy's server does; a listener's routes may
-     * name clusters that do not exist: that is a 503/404 at request
+    /* Secrets, then clusters, as Envoy's server does; a listener's routes
+     * may name clusters that do not exist: that is a 503/404 at request
      * time, not a load error (unless validate_clusters, see
      * translate_route.c). */
-    rc = load_clusters(c, sr, s);
+    rc = load_secrets(c, sr, s);
+    if (rc == 0)
+        rc = load_clusters(c, sr, s);
     if (rc == 0)
         rc = load_listeners(c, sr, s);
     dp_xlate__pop(&c->x, saved);
@@ -537,6 +640,7 @@ int dp_bootstrap_load(const char *path, const dp_bootstrap_opts_t *opts, dp_boot
     int rc;
 
     *out = NULL;
+    memset(&c, 0, sizeof(c));
     if (errbuf && errlen)
         errbuf[0] = '\0';
     rc = dp_cfgtree_load_file(path, &root, errbuf, errlen);
@@ -547,7 +651,6 @@ int dp_bootstrap_load(const char *path, const dp_bootstrap_opts_t *opts, dp_boot
     if (rc != 0)
         goto out;
 
-    memset(&c, 0, sizeof(c));
     c.file = path;
     c.root = root;
     c.errbuf = errbuf;
@@ -580,6 +683,7 @@ int dp_bootstrap_load(const char *path, const dp_bootstrap_opts_t *opts, dp_boot
     b = NULL;
 
 out:
+    secrets_free(&c.secrets);
     /* b owns msg once it exists; before that msg is NULL. */
     dp_bootstrap_free(b);
     dp_cfgtree_free(root);

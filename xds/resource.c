@@ -10,6 +10,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
 #include "xds/translate.h"
 #include "xds/unknown.h"
 
@@ -24,6 +25,8 @@ const ProtobufCMessageDescriptor *dp_resource_descriptor(dp_res_type_t type)
         return &envoy__config__cluster__v3__cluster__descriptor;
     case DP_RES_ENDPOINT:
         return &envoy__config__endpoint__v3__cluster_load_assignment__descriptor;
+    case DP_RES_SECRET:
+        return &envoy__extensions__transport_sockets__tls__v3__secret__descriptor;
     case DP_RES_CONTAINER:
         return &dataplane__containers__v1__container__descriptor;
     case DP_RES_PROJECT:
@@ -79,6 +82,9 @@ const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m)
         break;
     case DP_RES_ENDPOINT:
         n = ((const Envoy__Config__Endpoint__V3__ClusterLoadAssignment *)m)->cluster_name;
+        break;
+    case DP_RES_SECRET:
+        n = ((const Envoy__Extensions__TransportSockets__Tls__V3__Secret *)m)->name;
         break;
     case DP_RES_CONTAINER:
         n = ((const Dataplane__Containers__V1__Container *)m)->id;

@@ -20,6 +20,10 @@ typedef enum {
     DP_RES_ROUTE,
     DP_RES_CLUSTER,
     DP_RES_ENDPOINT,
+    /* SDS secrets (envoy.extensions.transport_sockets.tls.v3.Secret): only
+     * their meta is in a snapshot; listeners and clusters hold the TLS
+     * contexts built from them. */
+    DP_RES_SECRET,
     /* The container catalogue (dataplane.containers.v1): held by the
      * catalogue itself (filters/containers/catalogue.h), never in a
      * snapshot, so that a one-container change costs O(1). */

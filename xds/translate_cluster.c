@@ -1,5 +1,7 @@
 /* envoy.config.cluster.v3.Cluster (+ its ClusterLoadAssignment) ->
- * dp_cluster_cfg_t (cluster-t.h), with Envoy's defaults. */
+ * dp_cluster_cfg_t (cluster-t.h), with Envoy's defaults: endpoints, load
+ * balancing, circuit breakers, the upstream HTTP protocol
+ * (typed_extension_protocol_options) and TLS (transport_socket). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,9 @@
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint_components.pb-c.h"
+#include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb-c.h"
 #include "xds/translate.h"
+#include "xds/translate_tls.h"
 #include "xds/translate_util.h"
 
 typedef Envoy__Config__Cluster__V3__Cluster pb_cluster_t;
@@ -18,6 +22,10 @@ typedef Envoy__Config__Cluster__V3__CircuitBreakers pb_breakers_t;
 typedef Envoy__Config__Endpoint__V3__ClusterLoadAssignment pb_cla_t;
 typedef Envoy__Config__Endpoint__V3__LocalityLbEndpoints pb_locality_t;
 typedef Envoy__Config__Endpoint__V3__LbEndpoint pb_lb_endpoint_t;
+typedef Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions pb_http_opts_t;
+
+#define HTTP_OPTIONS "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+#define HTTP_OPTS_ENUM(x) ENVOY__EXTENSIONS__UPSTREAMS__HTTP__V3__HTTP_PROTOCOL_OPTIONS__##x
 
 /* Envoy's defaults (cluster.proto, circuit_breaker.proto). */
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
@@ -27,6 +35,7 @@ typedef Envoy__Config__Endpoint__V3__LbEndpoint pb_lb_endpoint_t;
 #define DEFAULT_MAX_REQUESTS 1024
 #define DEFAULT_MAX_RETRIES 3
 #define DEFAULT_CHOICE_COUNT 2
+#define DEFAULT_IDLE_TIMEOUT_MS (3600 * 1000)
 
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
@@ -112,6 +121,110 @@ static int xl_cla(dp_xlate_t *x, const pb_cla_t *cla, dp_cluster_cfg_t *c)
     return 0;
 }
 
+/* ---- upstream HTTP protocol ------------------------------------------------- */
+
+/* HttpProtocolOptions.common_http_protocol_options (current path). */
+static int xl_common_http(dp_xlate_t *x, const Envoy__Config__Core__V3__HttpProtocolOptions *h, dp_cluster_cfg_t *c)
+{
+    int rc;
+
+    if ((rc = dp_xlate__duration_ms(x, "idle_timeout", h->idle_timeout, DEFAULT_IDLE_TIMEOUT_MS,
+                                    &c->idle_timeout_ms)) != 0)
+        return rc;
+    /* 0 (or unset): no limit, as in Envoy's pools */
+    c->max_requests_per_connection = dp_xlate__u32(h->max_requests_per_connection, 0);
+    if (h->max_headers_count != NULL)
+        return dp_xlate__fail_at(x, "max_headers_count", "not supported yet on upstream connections");
+    if (h->max_connection_duration != NULL)
+        return dp_xlate__fail_at(x, "max_connection_duration", "not supported yet");
+    if (h->max_stream_duration != NULL)
+        return dp_xlate__fail_at(x, "max_stream_duration", "not supported yet");
+    if (h->headers_with_underscores_action !=
+        ENVOY__CONFIG__CORE__V3__HTTP_PROTOCOL_OPTIONS__HEADERS_WITH_UNDERSCORES_ACTION__ALLOW)
+        return dp_xlate__fail_at(x, "headers_with_underscores_action", "not supported yet (only ALLOW)");
+    return 0;
+}
+
+/* The HttpProtocolOptions message at the current path. Http1ProtocolOptions
+ * carries only server-side settings here (absolute URLs, HTTP/1.0), which
+ * Envoy's client codec does not use either. */
+static int xl_http_options(dp_xlate_t *x, const pb_http_opts_t *h, dp_cluster_cfg_t *c)
+{
+    size_t saved;
+    int rc = 0;
+
+    if (h->common_http_protocol_options != NULL) {
+        saved = dp_xlate__push(x, "common_http_protocol_options");
+        rc = xl_common_http(x, h->common_http_protocol_options, c);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+    }
+    switch (h->upstream_protocol_options_case) {
+    case HTTP_OPTS_ENUM(UPSTREAM_PROTOCOL_OPTIONS_EXPLICIT_HTTP_CONFIG): {
+        const Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions__ExplicitHttpConfig *e =
+            h->explicit_http_config;
+        saved = dp_xlate__push(x, "explicit_http_config");
+        if (e->protocol_config_case == HTTP_OPTS_ENUM(EXPLICIT_HTTP_CONFIG__PROTOCOL_CONFIG_HTTP_PROTOCOL_OPTIONS)) {
+            c->proto = DP_UPSTREAM_HTTP1;
+        } else if (e->protocol_config_case ==
+                   HTTP_OPTS_ENUM(EXPLICIT_HTTP_CONFIG__PROTOCOL_CONFIG_HTTP2_PROTOCOL_OPTIONS)) {
+            size_t s2 = dp_xlate__push(x, "http2_protocol_options");
+            c->proto = DP_UPSTREAM_HTTP2;
+            rc = dp_xlate__h2_options(x, e->http2_protocol_options, &c->h2);
+            dp_xlate__pop(x, s2);
+        } else {
+            rc = dp_xlate__fail(x, "one of http_protocol_options or http2_protocol_options is required");
+        }
+        dp_xlate__pop(x, saved);
+        return rc;
+    }
+    case HTTP_OPTS_ENUM(UPSTREAM_PROTOCOL_OPTIONS_USE_DOWNSTREAM_PROTOCOL_CONFIG):
+        c->proto = DP_UPSTREAM_DOWNSTREAM;
+        saved = dp_xlate__push(x, "use_downstream_protocol_config.http2_protocol_options");
+        rc = dp_xlate__h2_options(x, h->use_downstream_protocol_config->http2_protocol_options, &c->h2);
+        dp_xlate__pop(x, saved);
+        return rc;
+    default:
+        /* auto_config is not in proto/: refused by name when decoding */
+        return dp_xlate__fail(x, "one of explicit_http_config or use_downstream_protocol_config is required");
+    }
+}
+
+/* typed_extension_protocol_options: the upstream HTTP protocol; defaults
+ * (HTTP/1.1, Envoy's HTTP/2 options, 1 h idle timeout) without it. */
+static int xl_protocol_options(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *c)
+{
+    c->proto = DP_UPSTREAM_HTTP1;
+    dp_h2_options_default(&c->h2);
+    c->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+    c->max_requests_per_connection = 0;
+    for (size_t i = 0; i < m->n_typed_extension_protocol_options; i++) {
+        const Envoy__Config__Cluster__V3__Cluster__TypedExtensionProtocolOptionsEntry *e =
+            m->typed_extension_protocol_options[i];
+        const char *key = e->key ? e->key : "";
+        ProtobufCMessage *msg = NULL;
+        size_t saved = dp_xlate__push_key(x, "typed_extension_protocol_options", key);
+        int rc;
+
+        if (strcmp(key, HTTP_OPTIONS) != 0)
+            rc = dp_xlate__fail(x, "not supported yet (only %s)", HTTP_OPTIONS);
+        else if (e->value != NULL && strcmp(dp_xlate__type_name(e->value->type_url), HTTP_OPTIONS) != 0)
+            rc = dp_xlate__fail(x, "type '%s' is not an %s", dp_xlate__type_name(e->value->type_url), HTTP_OPTIONS);
+        else
+            rc = dp_xlate__unpack_any(x, e->value, &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor,
+                                      &msg);
+        if (rc == 0)
+            rc = xl_http_options(x, (const pb_http_opts_t *)msg, c);
+        if (msg)
+            protobuf_c_message_free_unpacked(msg, NULL);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- cluster -------------------------------------------------------------- */
 
 static int xl_breakers(dp_xlate_t *x, const pb_breakers_t *cb, dp_cluster_cfg_t *c)
@@ -180,7 +293,8 @@ static int xl_lb_policy(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *
     return 0;
 }
 
-static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla, dp_cluster_cfg_t *c)
+static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla, const dp_secret_source_t *src,
+                      dp_cluster_cfg_t *c)
 {
     size_t saved;
     int rc;
@@ -237,15 +351,16 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
     if (rc != 0)
         return rc;
 
-    if (m->n_typed_extension_protocol_options > 0) {
-        saved = dp_xlate__push_key(x, "typed_extension_protocol_options",
-                                   m->typed_extension_protocol_options[0]->key);
-        rc = dp_xlate__fail(x, "not supported yet");
-        dp_xlate__pop(x, saved);
+    if ((rc = xl_protocol_options(x, m, c)) != 0)
         return rc;
+    /* after the protocol: the ALPN an upstream TLS context offers follows it */
+    if (m->transport_socket != NULL) {
+        saved = dp_xlate__push(x, "transport_socket");
+        rc = dp_xlate__upstream_tls(x, m->transport_socket, src, c);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
     }
-    if (m->transport_socket != NULL)
-        return dp_xlate__fail_at(x, "transport_socket", "not supported yet");
 
     if (c->type == DP_CLUSTER_ORIGINAL_DST) {
         /* The upstream address comes with each request. */
@@ -289,8 +404,8 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
     return 0;
 }
 
-int dp_translate_cluster(const ProtobufCMessage *m, const ProtobufCMessage *cla, dp_cluster_cfg_t **out,
-                         char *errbuf, size_t errlen)
+int dp_translate_cluster_ex(const ProtobufCMessage *m, const ProtobufCMessage *cla, const dp_secret_source_t *src,
+                            dp_cluster_cfg_t **out, char *errbuf, size_t errlen)
 {
     dp_xlate_t x;
     dp_cluster_cfg_t *c;
@@ -304,7 +419,7 @@ int dp_translate_cluster(const ProtobufCMessage *m, const ProtobufCMessage *cla,
         return dp_xlate__fail(&x, "not an envoy.config.endpoint.v3.ClusterLoadAssignment");
     c = dp_xcalloc(1, sizeof(*c));
     atomic_init(&c->refcnt, 1);
-    rc = xl_cluster(&x, (const pb_cluster_t *)m, (const pb_cla_t *)cla, c);
+    rc = xl_cluster(&x, (const pb_cluster_t *)m, (const pb_cla_t *)cla, src, c);
     if (rc != 0) {
         dp_cluster_cfg_unref(c);
         return rc;
@@ -317,4 +432,10 @@ int dp_translate_cluster(const ProtobufCMessage *m, const ProtobufCMessage *cla,
     dp_stat_set(c->rt->membership_healthy, (int64_t)healthy);
     *out = c;
     return 0;
+}
+
+int dp_translate_cluster(const ProtobufCMessage *m, const ProtobufCMessage *cla, dp_cluster_cfg_t **out,
+                         char *errbuf, size_t errlen)
+{
+    return dp_translate_cluster_ex(m, cla, NULL, out, errbuf, errlen);
 }

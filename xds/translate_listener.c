@@ -1,6 +1,7 @@
-/* envoy.config.listener.v3.Listener (one filter chain holding one
- * HttpConnectionManager) -> dp_listener_cfg_t (hcm-t.h), with Envoy's
- * defaults. */
+/* envoy.config.listener.v3.Listener -> dp_listener_cfg_t (hcm-t.h), with
+ * Envoy's defaults: filter chains (each with its match, its transport
+ * socket and one HttpConnectionManager), the default chain, the TLS
+ * inspector listener filter and Envoy's checks of chain matches. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,16 @@
 #include "envoy/config/accesslog/v3/accesslog.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
+#include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "filters/filter.h"
 #include "xds/translate.h"
+#include "xds/translate_tls.h"
 #include "xds/translate_util.h"
 
 typedef Envoy__Config__Listener__V3__Listener pb_listener_t;
 typedef Envoy__Config__Listener__V3__FilterChain pb_chain_t;
+typedef Envoy__Config__Listener__V3__FilterChainMatch pb_match_t;
 typedef Envoy__Config__Listener__V3__Filter pb_filter_t;
 typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager pb_hcm_t;
 typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter pb_http_filter_t;
@@ -25,6 +29,8 @@ typedef Envoy__Config__Accesslog__V3__AccessLog pb_access_log_t;
 
 #define HCM_TYPE "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ROUTER_NAME "envoy.filters.http.router"
+#define TLS_INSPECTOR_NAME "envoy.filters.listener.tls_inspector"
+#define TLS_INSPECTOR_TYPE "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
 
 /* protoc-c's enum and oneof-case names, shortened. */
 #define HCM_ENUM(x)                                                                                          \
@@ -201,6 +207,12 @@ static int xl_protocol_options(dp_xlate_t *x, const pb_hcm_t *h, dp_hcm_cfg_t *o
         }
         if (c->max_stream_duration != NULL) {
             rc = dp_xlate__fail_at(x, "max_stream_duration", "not supported yet");
+            goto out;
+        }
+        /* clusters use it (translate_cluster.c); downstream connections
+         * are not closed after N requests yet */
+        if (c->max_requests_per_connection != NULL) {
+            rc = dp_xlate__fail_at(x, "max_requests_per_connection", "not supported yet on downstream connections");
             goto out;
         }
         if (c->headers_with_underscores_action !=
@@ -457,15 +469,77 @@ static int xl_network_filter(dp_xlate_t *x, const pb_filter_t *f, dp_filter_chai
     return rc;
 }
 
-static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, dp_filter_chain_t *o)
+/* A FilterChainMatch (the current path is the chain): the fields we
+ * implement; Envoy's others are not in proto/ and were refused by name
+ * when decoding, but for destination_port, which we model and do not
+ * match on. */
+static int xl_chain_match(dp_xlate_t *x, const pb_match_t *m, dp_filter_chain_t *o)
+{
+    size_t saved;
+    int rc = 0;
+
+    if (m == NULL)
+        return 0;
+    saved = dp_xlate__push(x, "filter_chain_match");
+    if (m->destination_port != NULL) {
+        rc = dp_xlate__fail_at(x, "destination_port", "not supported yet");
+        goto out;
+    }
+    if (m->n_server_names)
+        o->server_names = dp_xcalloc(m->n_server_names, sizeof(*o->server_names));
+    for (size_t i = 0; i < m->n_server_names; i++) {
+        const char *n = m->server_names[i] ? m->server_names[i] : "";
+        const char *star = strchr(n, '*');
+        size_t s2 = dp_xlate__push_idx(x, "server_names", i);
+        if (n[0] == '\0')
+            rc = dp_xlate__fail(x, "must not be empty");
+        /* Envoy: "*.example.com" or a full name; no partial wildcards */
+        else if (star != NULL && (star != n || n[1] != '.' || n[2] == '\0' || strchr(n + 1, '*') != NULL))
+            rc = dp_xlate__fail(x, "'%s': partial wildcards are not supported (only a leading '*.')", n);
+        dp_xlate__pop(x, s2);
+        if (rc != 0)
+            goto out;
+        o->server_names[o->n_server_names++] = dp_xlate__lower_dup(n);
+    }
+    if (m->transport_protocol != NULL && m->transport_protocol[0] != '\0') {
+        if (strcmp(m->transport_protocol, "tls") != 0 && strcmp(m->transport_protocol, "raw_buffer") != 0) {
+            rc = dp_xlate__fail_at(x, "transport_protocol", "'%s' is not supported yet (tls or raw_buffer)",
+                                   m->transport_protocol);
+            goto out;
+        }
+        o->transport_protocol = dp_xstrdup(m->transport_protocol);
+    }
+    if (m->n_application_protocols)
+        o->application_protocols = dp_xcalloc(m->n_application_protocols, sizeof(*o->application_protocols));
+    for (size_t i = 0; i < m->n_application_protocols; i++) {
+        const char *a = m->application_protocols[i] ? m->application_protocols[i] : "";
+        if (a[0] == '\0' || strlen(a) > 255) {
+            size_t s2 = dp_xlate__push_idx(x, "application_protocols", i);
+            rc = dp_xlate__fail(x, "must be 1 to 255 bytes");
+            dp_xlate__pop(x, s2);
+            goto out;
+        }
+        o->application_protocols[o->n_application_protocols++] = dp_xstrdup(a);
+    }
+out:
+    dp_xlate__pop(x, saved);
+    return rc;
+}
+
+/* A FilterChain (the current path is the chain). *is_tls: it terminates
+ * TLS. */
+static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, const dp_secret_source_t *src, bool is_default,
+                           dp_filter_chain_t *o, bool *is_tls)
 {
     size_t saved;
     int rc;
 
-    if (fc->filter_chain_match != NULL)
-        return dp_xlate__fail_at(x, "filter_chain_match", "not supported yet");
-    if (fc->transport_socket != NULL)
-        return dp_xlate__fail_at(x, "transport_socket", "not supported yet");
+    *is_tls = false;
+    if (fc->name && fc->name[0])
+        o->name = dp_xstrdup(fc->name);
+    /* Envoy does not look at the default chain's match */
+    if (!is_default && (rc = xl_chain_match(x, fc->filter_chain_match, o)) != 0)
+        return rc;
     if (fc->n_filters == 0)
         return dp_xlate__fail_at(x, "filters",
                                  "exactly one filter (envoy.filters.network.http_connection_manager) "
@@ -479,12 +553,104 @@ static int xl_filter_chain(dp_xlate_t *x, const pb_chain_t *fc, dp_filter_chain_
     saved = dp_xlate__push_idx(x, "filters", 0);
     rc = xl_network_filter(x, fc->filters[0], o);
     dp_xlate__pop(x, saved);
+    if (rc != 0)
+        return rc;
+    if (fc->transport_socket != NULL) {
+        saved = dp_xlate__push(x, "transport_socket");
+        rc = dp_xlate__downstream_tls(x, fc->transport_socket, src, o, is_tls);
+        dp_xlate__pop(x, saved);
+    }
     return rc;
 }
 
-static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, dp_listener_cfg_t *l)
+/* Two lists of a match field select the same connections somewhere: both
+ * empty (Envoy's "" key) or a common entry. */
+static bool lists_overlap(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na == 0 || nb == 0)
+        return na == nb;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (strcmp(a[i], b[j]) == 0)
+                return true;
+    return false;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Envoy builds a tree of server name -> transport protocol -> application
+ * protocol; two chains reaching the same leaf are an error. */
+static int check_duplicate_matches(dp_xlate_t *x, const dp_listener_cfg_t *l)
+{
+    for (size_t j = 1; j < l->n_chains; j++) {
+        const dp_filter_chain_t *b = &l->chains[j];
+        for (size_t i = 0; i < j; i++) {
+            const dp_filter_chain_t *a = &l->chains[i];
+            if (!lists_overlap(a->server_names, a->n_server_names, b->server_names, b->n_server_names) ||
+                !same_str(a->transport_protocol, b->transport_protocol) ||
+                !lists_overlap(a->application_protocols, a->n_application_protocols, b->application_protocols,
+                               b->n_application_protocols))
+                continue;
+            size_t saved = dp_xlate__push_idx(x, "filter_chains", j);
+            int rc = dp_xlate__fail(x,
+                                    "multiple filter chains with the same matching rules are defined "
+                                    "(filter_chains[%zu]%s%s%s and filter_chains[%zu]%s%s%s)",
+                                    i, a->name ? " '" : "", a->name ? a->name : "", a->name ? "'" : "", j,
+                                    b->name ? " '" : "", b->name ? b->name : "", b->name ? "'" : "");
+            dp_xlate__pop(x, saved);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* listener_filters: the TLS inspector only. The listener always looks at
+ * the first byte of a connection when a chain terminates TLS (accept.c),
+ * with or without it, as Envoy does when it injects the inspector. */
+static int xl_listener_filters(dp_xlate_t *x, const pb_listener_t *m)
+{
+    for (size_t i = 0; i < m->n_listener_filters; i++) {
+        const Envoy__Config__Listener__V3__ListenerFilter *f = m->listener_filters[i];
+        const char *name = f->name ? f->name : "";
+        size_t saved = dp_xlate__push_idx(x, "listener_filters", i);
+        int rc = 0;
+
+        if (f->config_type_case == ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE_TYPED_CONFIG &&
+            f->typed_config != NULL) {
+            const char *t = dp_xlate__type_name(f->typed_config->type_url);
+            if (strcmp(t, TLS_INSPECTOR_TYPE) != 0) {
+                rc = dp_xlate__fail_at(x, "typed_config", "listener filter type '%s' is not supported yet (only %s)",
+                                       t, TLS_INSPECTOR_NAME);
+            } else {
+                ProtobufCMessage *msg = NULL;
+                size_t s2 = dp_xlate__push(x, "typed_config");
+                rc = dp_xlate__unpack_any(
+                    x, f->typed_config,
+                    &envoy__extensions__filters__listener__tls_inspector__v3__tls_inspector__descriptor, &msg);
+                dp_xlate__pop(x, s2);
+                if (msg)
+                    protobuf_c_message_free_unpacked(msg, NULL);
+            }
+        } else if (name[0] == '\0') {
+            rc = dp_xlate__fail_at(x, "name", "required");
+        } else if (strcmp(name, TLS_INSPECTOR_NAME) != 0) {
+            rc = dp_xlate__fail_at(x, "name", "listener filter '%s' is not supported yet (only %s)", name,
+                                   TLS_INSPECTOR_NAME);
+        }
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, const dp_secret_source_t *src, dp_listener_cfg_t *l)
 {
     size_t saved;
+    bool is_tls;
     int rc;
 
     if (m->name == NULL || m->name[0] == '\0')
@@ -507,28 +673,43 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, dp_listener_cfg_t 
         return dp_xlate__fail_at(x, "stat_prefix", "not supported yet");
     l->per_connection_buffer_limit_bytes =
         dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
-    l->listener_filters_timeout_ms = DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
+    if ((rc = xl_listener_filters(x, m)) != 0)
+        return rc;
+    /* 0 disables the timeout, as in Envoy */
+    if ((rc = dp_xlate__duration_ms(x, "listener_filters_timeout", m->listener_filters_timeout,
+                                    DEFAULT_LISTENER_FILTERS_TIMEOUT_MS, &l->listener_filters_timeout_ms)) != 0)
+        return rc;
 
-    if (m->n_filter_chains == 0)
-        return dp_xlate__fail_at(x, "filter_chains", "exactly one filter chain is required");
-    if (m->n_filter_chains > 1) {
-        saved = dp_xlate__push_idx(x, "filter_chains", 1);
-        rc = dp_xlate__fail(x, "more than one filter chain is not supported yet");
+    if (m->n_filter_chains == 0 && m->default_filter_chain == NULL)
+        return dp_xlate__fail_at(x, "filter_chains", "at least one filter chain (or a default_filter_chain) is required");
+    if (m->n_filter_chains)
+        l->chains = dp_xcalloc(m->n_filter_chains, sizeof(*l->chains));
+    for (size_t i = 0; i < m->n_filter_chains; i++) {
+        saved = dp_xlate__push_idx(x, "filter_chains", i);
+        rc = xl_filter_chain(x, m->filter_chains[i], src, false, &l->chains[i], &is_tls);
+        l->n_chains++; /* freed with the listener, whatever state it is in */
         dp_xlate__pop(x, saved);
-        return rc;
+        if (rc != 0)
+            return rc;
+        l->any_tls |= is_tls;
     }
-    saved = dp_xlate__push_idx(x, "filter_chains", 0);
-    l->chains = dp_xcalloc(1, sizeof(*l->chains));
-    l->n_chains = 1;
-    rc = xl_filter_chain(x, m->filter_chains[0], &l->chains[0]);
-    dp_xlate__pop(x, saved);
-    if (rc != 0)
+    if ((rc = check_duplicate_matches(x, l)) != 0)
         return rc;
+    if (m->default_filter_chain != NULL) {
+        l->default_chain = dp_xcalloc(1, sizeof(*l->default_chain));
+        saved = dp_xlate__push(x, "default_filter_chain");
+        rc = xl_filter_chain(x, m->default_filter_chain, src, true, l->default_chain, &is_tls);
+        dp_xlate__pop(x, saved);
+        if (rc != 0)
+            return rc;
+        l->any_tls |= is_tls;
+    }
     return xl_access_logs(x, m->access_log, m->n_access_log, "access_log", &l->access_logs,
                           &l->n_access_logs);
 }
 
-int dp_translate_listener(const ProtobufCMessage *m, dp_listener_cfg_t **out, char *errbuf, size_t errlen)
+int dp_translate_listener_ex(const ProtobufCMessage *m, const dp_secret_source_t *src, dp_listener_cfg_t **out,
+                             char *errbuf, size_t errlen)
 {
     dp_xlate_t x;
     dp_listener_cfg_t *l;
@@ -540,11 +721,16 @@ int dp_translate_listener(const ProtobufCMessage *m, dp_listener_cfg_t **out, ch
         return dp_xlate__fail(&x, "not an envoy.config.listener.v3.Listener");
     l = dp_xcalloc(1, sizeof(*l));
     atomic_init(&l->refcnt, 1);
-    rc = xl_listener(&x, (const pb_listener_t *)m, l);
+    rc = xl_listener(&x, (const pb_listener_t *)m, src, l);
     if (rc != 0) {
         dp_listener_cfg_unref(l);
         return rc;
     }
     *out = l;
     return 0;
+}
+
+int dp_translate_listener(const ProtobufCMessage *m, dp_listener_cfg_t **out, char *errbuf, size_t errlen)
+{
+    return dp_translate_listener_ex(m, NULL, out, errbuf, errlen);
 }

@@ -162,6 +162,8 @@ static const dp_typereg_part_t *const parts[] = {
     &dp_typereg_part_basic_auth,
     &dp_typereg_part_rbac,
     &dp_typereg_part_containers,
+    &dp_typereg_part_tls,
+    &dp_typereg_part_upstreams,
 };
 
 #define TYPEREG_MAX 1024

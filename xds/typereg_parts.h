@@ -17,5 +17,7 @@ extern const dp_typereg_part_t dp_typereg_part_jwt_authn;  /* xds/typereg_jwt_au
 extern const dp_typereg_part_t dp_typereg_part_basic_auth; /* xds/typereg_basic_auth.c */
 extern const dp_typereg_part_t dp_typereg_part_rbac;       /* xds/typereg_rbac.c */
 extern const dp_typereg_part_t dp_typereg_part_containers; /* xds/typereg_containers.c */
+extern const dp_typereg_part_t dp_typereg_part_tls;        /* xds/typereg_tls.c */
+extern const dp_typereg_part_t dp_typereg_part_upstreams;  /* xds/typereg_upstreams.c */
 
 #endif

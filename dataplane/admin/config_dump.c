@@ -9,7 +9,7 @@
  *
  *   {"configs": [BootstrapConfigDump, ClustersConfigDump,
  *                (EndpointsConfigDump with ?include_eds), ListenersConfigDump,
- *                RoutesConfigDump]}
+ *                RoutesConfigDump, SecretsConfigDump]}
  *
  * ?resource=FIELD lists only the items of one repeated field, each with
  * its own "@type" (e.g. ...ListenersConfigDump.DynamicListener), as Envoy. */
@@ -22,6 +22,7 @@
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "xds/pbjson.h"
+#include "xds/translate_tls.h"
 #include "xds/typereg.h"
 
 #define ADMIN_TYPE "type.googleapis.com/envoy.admin.v3."
@@ -59,6 +60,10 @@ static const section_t listeners = {"ListenersConfigDump",
                                     "dynamic_listeners",
                                     "DynamicListener",
                                     true};
+static const section_t secrets = {
+    "SecretsConfigDump",      DP_RES_SECRET,    "envoy.extensions.transport_sockets.tls.v3.Secret",
+    "secret",                 "static_secrets", "StaticSecret",
+    "dynamic_active_secrets", "DynamicSecret",  false};
 static const section_t routes = {
     "RoutesConfigDump",      DP_RES_ROUTE,           "envoy.config.route.v3.RouteConfiguration",
     "route_config",          "static_route_configs", "StaticRouteConfig",
@@ -88,7 +93,9 @@ static void write_printed(dp_jw_t *w, const ProtobufCMessage *m)
     free(text);
 }
 
-/* The resource as an Any: {"@type": ..., fields...}. */
+/* The resource as an Any: {"@type": ..., fields...}, with key material
+ * (private keys, their passwords, session ticket keys, inline htpasswd)
+ * redacted as Envoy's config dump does. */
 static void write_resource(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m)
 {
     char url[160];
@@ -96,7 +103,18 @@ static void write_resource(dp_jw_t *w, const section_t *sec, const dp_res_meta_t
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
     any.type_url = url;
     any.value = m->raw;
+    uint8_t *red = NULL;
+    size_t redlen = 0;
+    const ProtobufCMessageDescriptor *d = dp_typereg_lookup(url);
+    if (d && m->raw.len > 0) {
+        dp_xds_redact_raw(d, m->raw.data, m->raw.len, &red, &redlen);
+        if (red) {
+            any.value.data = red;
+            any.value.len = redlen;
+        }
+    }
     write_printed(w, &any.base);
+    free(red);
 }
 
 /* client_status and, for a rejected update, Envoy's UpdateFailureState */
@@ -158,6 +176,8 @@ static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m,
         kv_str(w, "@type", type);
     }
     if (m->is_static) {
+        if (sec->res == DP_RES_SECRET)
+            kv_str(w, "name", m->name ? m->name : "");
         dp_jw_key(w, sec->res_field);
         write_resource(w, sec, m);
         kv_time(w, "last_updated", m->last_updated_ms);
@@ -169,6 +189,8 @@ static void write_item(dp_jw_t *w, const section_t *sec, const dp_res_meta_t *m,
             write_listener_state(w, sec, m);
         write_status(w, m);
     } else {
+        if (sec->res == DP_RES_SECRET)
+            kv_str(w, "name", m->name ? m->name : "");
         if (m->raw.len > 0) {
             if (m->version && m->version[0])
                 kv_str(w, "version_info", m->version);
@@ -278,6 +300,7 @@ static void write_bootstrap(dp_jw_t *w, const dp_admin_state_t *adm)
         b = protobuf_c_message_unpack(&envoy__config__bootstrap__v3__bootstrap__descriptor, NULL,
                                       snap->bootstrap.len, snap->bootstrap.data);
     if (b) {
+        dp_xds_redact(b);
         write_printed(w, b);
         protobuf_c_message_free_unpacked(b, NULL);
     } else {
@@ -291,7 +314,7 @@ static void write_bootstrap(dp_jw_t *w, const dp_admin_state_t *adm)
  * no section has that field. */
 static bool write_resource_filter(dp_jw_t *w, const dp_snapshot_t *snap, const char *field)
 {
-    const section_t *all[] = {&clusters, &endpoints, &listeners, &routes};
+    const section_t *all[] = {&clusters, &endpoints, &listeners, &routes, &secrets};
     for (size_t i = 0; i < DP_ARRAY_SIZE(all); i++) {
         const section_t *sec = all[i];
         bool st = strcmp(field, sec->static_field) == 0, dy = strcmp(field, sec->dynamic_field) == 0;
@@ -340,6 +363,7 @@ void dp_admin__config_dump(const char *query, size_t qlen, dp_admin_resp_t *r)
         write_section(&w, adm->snap, &endpoints);
     write_section(&w, adm->snap, &listeners);
     write_section(&w, adm->snap, &routes);
+    write_section(&w, adm->snap, &secrets);
     dp_jw_arr_end(&w);
     dp_jw_obj_end(&w);
     dp_admin__buf_puts(&r->body, "\n");

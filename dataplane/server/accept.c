@@ -251,10 +251,17 @@ static void on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
     pending_free(p, true);
 }
 
+/* A chain that terminates TLS never serves plaintext, also while its
+ * context waits for an SDS secret (tls NULL, sds_names set). */
+static bool is_tls_chain(const dp_filter_chain_t *fc)
+{
+    return fc->tls != NULL || fc->n_sds_names > 0;
+}
+
 static void start_plain(pending_t *p)
 {
     p->fc = dp_filter_chain_select(p->l, NULL, false, NULL, 0);
-    if (p->fc == NULL || p->fc->tls != NULL) {
+    if (p->fc == NULL || is_tls_chain(p->fc)) {
         no_chain(p->l);
         pending_free(p, true);
         return;
@@ -315,7 +322,7 @@ void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
     if (!l->any_tls) {
         /* plaintext only: the common case goes straight to its codec */
         const dp_filter_chain_t *fc = dp_filter_chain_select(l, NULL, false, NULL, 0);
-        if (fc == NULL) {
+        if (fc == NULL || is_tls_chain(fc)) {
             no_chain(l);
             close(fd);
             dp_stat_dec(ls->cx_active);

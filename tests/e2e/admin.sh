@@ -37,7 +37,7 @@ expect_contains "/clusters host health" "$clusters" "app::127.0.0.1:$APP_PORT::h
 expect_contains "/clusters circuit breaker" "$clusters" "app::default_priority::max_connections::1024"
 dump=$(curl -s "$A/config_dump")
 types=$(printf '%s' "$dump" | python3 -c 'import json,sys; print(" ".join(c["@type"].rsplit(".",1)[1] for c in json.load(sys.stdin)["configs"]))')
-expect_eq "/config_dump sections" "$types" "BootstrapConfigDump ClustersConfigDump ListenersConfigDump RoutesConfigDump"
+expect_eq "/config_dump sections" "$types" "BootstrapConfigDump ClustersConfigDump ListenersConfigDump RoutesConfigDump SecretsConfigDump"
 node=$(printf '%s' "$dump" | python3 -c 'import json,sys; print(json.load(sys.stdin)["configs"][0]["bootstrap"]["node"]["id"])')
 expect_eq "/config_dump bootstrap node" "$node" "demo-node"
 lt=$(printf '%s' "$dump" | python3 -c 'import json,sys; print(json.load(sys.stdin)["configs"][2]["static_listeners"][0]["listener"]["@type"])')

@@ -501,8 +501,9 @@ static void test_config_dump(void)
     CHECK_INT(resp.status, 200);
     CHECK_STR(resp.ctype, DP_ADMIN_CT_JSON);
     json_t *j = parse_body();
-    CHECK_INT(json_array_size(jget(j, "configs")), 4);
+    CHECK_INT(json_array_size(jget(j, "configs")), 5);
     CHECK_STR(jstr(j, "configs[0].@type"), "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump");
+    CHECK_STR(jstr(j, "configs[4].@type"), "type.googleapis.com/envoy.admin.v3.SecretsConfigDump");
     CHECK_STR(jstr(j, "configs[0].bootstrap.node.id"), "n1");
     CHECK_INT(json_integer_value(jget(j, "configs[0].bootstrap.admin.address.socket_address.port_value")),
               9901);
@@ -561,7 +562,7 @@ static void test_config_dump(void)
 
     req("GET", "/config_dump?include_eds");
     j = parse_body();
-    CHECK_INT(json_array_size(jget(j, "configs")), 5);
+    CHECK_INT(json_array_size(jget(j, "configs")), 6);
     CHECK_STR(jstr(j, "configs[2].@type"), "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump");
     CHECK_STR(jstr(j, "configs[2].dynamic_endpoint_configs[0].endpoint_config.cluster_name"), "eds_c_la");
     json_decref(j);

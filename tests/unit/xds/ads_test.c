@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dataplane/core/common.h"
+#include "dataplane/transport/tls.h"
 #include "dataplane/version.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
@@ -19,7 +20,10 @@
 #include "xds/bootstrap.h"
 #include "xds/pbjson.h"
 #include "filters/containers/catalogue.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
+#include "tls_testdata.h"
 #include "xds/translate.h"
+#include "xds/translate_tls.h"
 #include "xds/typereg.h"
 
 typedef Envoy__Service__Discovery__V3__DiscoveryRequest sreq_t;
@@ -201,10 +205,10 @@ static const char *Y(const char *f, ...)
     va_list ap;
     char *b = res_buf[res_next];
     if (b == NULL)
-        b = res_buf[res_next] = malloc(4096);
+        b = res_buf[res_next] = malloc(8192);
     res_next = (res_next + 1) % NBUF;
     va_start(ap, f);
-    vsnprintf(b, 4096, f, ap);
+    vsnprintf(b, 8192, f, ap);
     va_end(ap);
     return b;
 }
@@ -1250,6 +1254,462 @@ static void test_static_eds(void)
     dp_bootstrap_free(b);
 }
 
+
+/* A listener of several chains waits for every chain's route config. */
+static void test_chains_rds(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    SOTW_EMPTY(a, DP_TYPE_CLUSTER, "0", "C0");
+    skip_requests();
+
+#define CHAIN(sni, rds)                                                                                      \
+    "{filter_chain_match: {server_names: [" sni "]}, filters: [{name: hcm, typed_config: {'@type': " HCM_URL \
+    ", stat_prefix: s, http_filters: [" ROUTER "], rds: {route_config_name: " rds ", config_source: {ads: "   \
+    "{}}}}}]}"
+    SOTW(a, DP_TYPE_LISTENER, "1", "A",
+         "name: lc\naddress: {socket_address: {address: 127.0.0.1, port_value: 10001}}\n"
+         "filter_chains: [" CHAIN("a.test", "ra") ", " CHAIN("b.test", "rb") "]\n"
+         "default_filter_chain: {filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: d, "
+         "http_filters: [" ROUTER "], rds: {route_config_name: rd, config_source: {ads: {}}}}}]}");
+#undef CHAIN
+    CHECK_INT(pending(), 2);
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ROUTE) == 0 && names_are(r->resource_names, r->n_resource_names, "ra,rb,rd"));
+    SOTW(a, DP_TYPE_ROUTE, "1", "R1", route("ra", "c"), route("rd", "c"));
+    skip_requests();
+    CHECK(!snap_listener("lc") && snap_meta(DP_RES_LISTENER, "lc", DP_RES_WARMING));
+    SOTW(a, DP_TYPE_ROUTE, "2", "R2", route("ra", "c"), route("rb", "c"), route("rd", "c"));
+    skip_requests();
+    const dp_listener_cfg_t *l = snap_listener("lc");
+    CHECK(l && l->n_chains == 2 && l->default_chain != NULL);
+    dp_ads_free(a);
+}
+
+/* ---- SDS ------------------------------------------------------------------------------ */
+
+/* A PEM as a YAML double-quoted scalar. */
+static const char *pq(const char *pem)
+{
+    char tmp[2048];
+    size_t k = 0;
+    tmp[k++] = '"';
+    for (const char *p = pem; *p && k < sizeof(tmp) - 4; p++) {
+        if (*p == '\n') {
+            tmp[k++] = '\\';
+            tmp[k++] = 'n';
+        } else {
+            tmp[k++] = *p;
+        }
+    }
+    tmp[k++] = '"';
+    tmp[k] = '\0';
+    return Y("%s", tmp);
+}
+
+static const char *secret_cert(const char *name, const char *pem, const char *key)
+{
+    return Y("name: %s\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: {inline_string: %s}}",
+             name, pq(pem), pq(key));
+}
+
+static const char *secret_ca(const char *name, const char *pem)
+{
+    return Y("name: %s\nvalidation_context: {trusted_ca: {inline_string: %s}}", name, pq(pem));
+}
+
+#define DTLS_URL "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+#define UTLS_URL "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+#define INLINE_ROUTES                                                                                        \
+    "route_config: {virtual_hosts: [{name: all, domains: ['*'], routes: [{match: {prefix: /}, route: "       \
+    "{cluster: c}}]}]}"
+
+/* A listener with one TLS chain whose certificate is SDS secret `secret`
+ * (initial_fetch_timeout `timeout`), routes from RDS `rds` or inline. */
+static const char *listener_tls(const char *name, int port, const char *secret, const char *timeout,
+                                const char *rds)
+{
+    const char *routes =
+        rds ? Y("rds: {route_config_name: %s, config_source: {ads: {}, resource_api_version: V3}}", rds)
+            : INLINE_ROUTES;
+    return Y("name: %s\naddress: {socket_address: {address: 127.0.0.1, port_value: %d}}\n"
+             "filter_chains: [{filter_chain_match: {server_names: [a.test]}, transport_socket: {name: "
+             "envoy.transport_sockets.tls, typed_config: {'@type': " DTLS_URL ", common_tls_context: "
+             "{tls_certificate_sds_secret_configs: [{name: %s, sds_config: {ads: {}, initial_fetch_timeout: %s}}]}}}, "
+             "filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: s, "
+             "http_filters: [" ROUTER "], %s}}]}]",
+             name, port, secret, timeout, routes);
+}
+
+static const dp_res_meta_t *snap_secret_meta(const char *name)
+{
+    for (size_t i = 0; F.snap && i < F.snap->n_meta; i++)
+        if (F.snap->meta[i].type == DP_RES_SECRET && strcmp(F.snap->meta[i].name, name) == 0)
+            return &F.snap->meta[i];
+    return NULL;
+}
+
+/* The secret's meta holds it without its private key. */
+static bool meta_redacted(const dp_res_meta_t *m)
+{
+    Envoy__Extensions__TransportSockets__Tls__V3__Secret *s =
+        m ? envoy__extensions__transport_sockets__tls__v3__secret__unpack(NULL, m->raw.len, m->raw.data) : NULL;
+    bool ok = s && s->tls_certificate && strcmp(s->tls_certificate->private_key->inline_string, "[redacted]") == 0 &&
+              strstr(s->tls_certificate->certificate_chain->inline_string, "BEGIN CERTIFICATE") != NULL;
+    if (s)
+        envoy__extensions__transport_sockets__tls__v3__secret__free_unpacked(s, NULL);
+    return ok;
+}
+
+static const dp_tls_ctx_t *chain_tls(const dp_listener_cfg_t *l)
+{
+    return l && l->n_chains ? l->chains[0].tls : NULL;
+}
+
+static void test_sds_sotw(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    SOTW_EMPTY(a, DP_TYPE_CLUSTER, "0", "C0");
+    skip_requests();
+
+    /* A listener waits for its route config and its certificate. */
+    SOTW(a, DP_TYPE_LISTENER, "1", "A", listener_tls("lt", 10443, "cert1", "20s", "r1"));
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && r->error_detail == NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ROUTE) == 0 && names_are(r->resource_names, r->n_resource_names, "r1"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && strcmp(r->version_info, "") == 0 &&
+          names_are(r->resource_names, r->n_resource_names, "cert1"));
+    CHECK(!snap_listener("lt") && snap_meta(DP_RES_LISTENER, "lt", DP_RES_WARMING));
+    /* it warms for the longest initial_fetch_timeout of the two */
+    SOTW(a, DP_TYPE_ROUTE, "r-1", "R", route("r1", "c1"));
+    skip_requests();
+    F.now += 15000;
+    dp_ads_on_tick(a);
+    CHECK(!snap_listener("lt"));
+    CHECK(!dp_ads_initialized(a));
+
+    /* The secret: ACKed, the listener takes traffic with it. */
+    SOTW(a, DP_TYPE_SECRET, "s-1", "S1", secret_cert("cert1", SRV_PEM, SRV_KEY));
+    CHECK_INT(pending(), 1);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && strcmp(r->version_info, "s-1") == 0 &&
+          strcmp(r->response_nonce, "S1") == 0 && r->error_detail == NULL &&
+          names_are(r->resource_names, r->n_resource_names, "cert1"));
+    const dp_listener_cfg_t *l1 = snap_listener("lt");
+    CHECK(l1 && chain_tls(l1) != NULL && l1->any_tls);
+    CHECK(l1 && l1->chains[0].n_sds_names == 1 && strcmp(l1->chains[0].sds_names[0], "cert1") == 0);
+    CHECK(snap_meta(DP_RES_LISTENER, "lt", DP_RES_WARMING) == NULL);
+    const dp_res_meta_t *m = snap_secret_meta("cert1");
+    CHECK(m && m->status == DP_RES_ACKED && strcmp(m->version, "s-1") == 0 && !m->is_static);
+    CHECK(meta_redacted(m));
+    CHECK(dp_ads_initialized(a));
+    CHECK_STR(dp_ads_version(a, DP_RES_SECRET), "s-1");
+
+    /* Rotation: a new listener config with a new context; the snapshot a
+     * connection holds keeps the old one, intact. */
+    dp_snapshot_t *held = dp_snapshot_ref(F.snap);
+    const dp_tls_ctx_t *old_tls = chain_tls(l1);
+    SOTW(a, DP_TYPE_SECRET, "s-2", "S2", secret_cert("cert1", SRV2_PEM, SRV2_KEY));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "s-2") == 0);
+    const dp_listener_cfg_t *l2 = snap_listener("lt");
+    CHECK(l2 && l2 != l1 && chain_tls(l2) != NULL && chain_tls(l2) != old_tls);
+    CHECK(chain_tls(l1) == old_tls && l1->refcnt >= 1); /* still held */
+    CHECK(strcmp(l2->addr_str, l1->addr_str) == 0);
+    dp_snapshot_unref(held);
+    m = snap_secret_meta("cert1");
+    CHECK(m && strcmp(m->version, "s-2") == 0);
+
+    /* A bad secret is NACKed; the last good one and the listener stay. */
+    int commits = F.commits;
+    SOTW(a, DP_TYPE_SECRET, "s-3", "S3", secret_cert("cert1", SRV_PEM, OTHER_KEY));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "s-2") == 0 && strcmp(r->response_nonce, "S3") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "cert1: tls_certificate: private key does not match the certificate");
+    CHECK(snap_listener("lt") == l2);
+    m = snap_secret_meta("cert1");
+    CHECK(m && m->status == DP_RES_NACKED && strcmp(m->version, "s-2") == 0 && strcmp(m->error_version, "s-3") == 0);
+    CHECK(meta_redacted(m));
+    CHECK_INT(F.commits, commits + 1); /* the meta changed, nothing else */
+    CHECK(snap_listener("lt") == l2);
+    /* Valid alone, but not what the listener needs: NACKed, naming it. */
+    SOTW(a, DP_TYPE_SECRET, "s-4", "S4", secret_ca("cert1", CA_PEM));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "s-2") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message,
+                  "cert1: listener 'lt': filter_chains[0].transport_socket.typed_config.common_tls_context"
+                  ".tls_certificate_sds_secret_configs[0]: secret 'cert1' holds validation_context, not a "
+                  "tls_certificate");
+    CHECK(snap_listener("lt") == l2);
+    /* The good one again (and one nobody asked for, ignored). */
+    SOTW(a, DP_TYPE_SECRET, "s-5", "S5", secret_cert("cert1", SRV2_PEM, SRV2_KEY), secret_ca("zz", CA_PEM));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL && strcmp(r->version_info, "s-5") == 0);
+    CHECK(snap_listener("lt") == l2);
+    CHECK(snap_secret_meta("zz") == NULL);
+    m = snap_secret_meta("cert1");
+    CHECK(m && m->status == DP_RES_ACKED);
+
+    /* The listener goes: its secret is unsubscribed and dropped. */
+    SOTW_EMPTY(a, DP_TYPE_LISTENER, "2", "B");
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ROUTE) == 0 && r->n_resource_names == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && r->n_resource_names == 0 &&
+          strcmp(r->version_info, "s-5") == 0 && strcmp(r->response_nonce, "S5") == 0);
+    CHECK(snap_secret_meta("cert1") == NULL && !snap_listener("lt"));
+    dp_ads_free(a);
+}
+
+static void test_sds_timeout(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    SOTW_EMPTY(a, DP_TYPE_CLUSTER, "0", "C0");
+    skip_requests();
+
+    SOTW(a, DP_TYPE_LISTENER, "1", "A", listener_tls("late", 10443, "later", "2s", NULL));
+    skip_requests();
+    CHECK(!snap_listener("late") && !dp_ads_initialized(a));
+    CHECK_INT(dp_ads_next_deadline(a), F.now + 2000);
+    F.now += 2000;
+    dp_ads_on_tick(a);
+    /* Envoy's rule: in force without it; the chain is not ready (no
+     * context, its secret named) and must refuse connections */
+    const dp_listener_cfg_t *l = snap_listener("late");
+    CHECK(l && l->any_tls && chain_tls(l) == NULL && l->chains[0].n_sds_names == 1);
+    CHECK(dp_ads_initialized(a));
+    SOTW(a, DP_TYPE_SECRET, "1", "S", secret_cert("later", SRV_PEM, SRV_KEY));
+    const sreq_t *r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+    const dp_listener_cfg_t *l2 = snap_listener("late");
+    CHECK(l2 && l2 != l && chain_tls(l2) != NULL);
+    dp_ads_free(a);
+}
+
+static void test_sds_delta(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, true);
+    const dreq_t *r;
+    Envoy__Service__Discovery__V3__Resource *res[2];
+    skip_requests();
+
+    res[0] = resource_new(DP_TYPE_LISTENER, "lt", "v1", listener_tls("lt", 10443, "cert1", "15s", NULL), 0);
+    delta_resp(a, DP_TYPE_LISTENER, "N1", res, 1, NULL);
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0 && r->error_detail == NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 &&
+          names_are(r->resource_names_subscribe, r->n_resource_names_subscribe, "cert1") &&
+          r->n_resource_names_unsubscribe == 0);
+    CHECK(!snap_listener("lt"));
+
+    res[0] = resource_new(DP_TYPE_SECRET, "cert1", "k1", secret_cert("cert1", SRV_PEM, SRV_KEY), 0);
+    delta_resp(a, DP_TYPE_SECRET, "N2", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && strcmp(r->response_nonce, "N2") == 0 &&
+          r->error_detail == NULL);
+    const dp_listener_cfg_t *l1 = snap_listener("lt");
+    CHECK(l1 && chain_tls(l1) != NULL);
+    const dp_res_meta_t *m = snap_secret_meta("cert1");
+    CHECK(m && strcmp(m->version, "k1") == 0 && meta_redacted(m));
+
+    /* rotation */
+    res[0] = resource_new(DP_TYPE_SECRET, "cert1", "k2", secret_cert("cert1", SRV2_PEM, SRV2_KEY), 0);
+    delta_resp(a, DP_TYPE_SECRET, "N3", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && r->error_detail == NULL);
+    const dp_listener_cfg_t *l2 = snap_listener("lt");
+    CHECK(l2 && l2 != l1 && chain_tls(l2) != NULL);
+
+    /* a bad one: NACKed, the last good one stays */
+    res[0] = resource_new(DP_TYPE_SECRET, "cert1", "k3", secret_cert("cert1", SRV2_PEM, OTHER_KEY), 0);
+    delta_resp(a, DP_TYPE_SECRET, "N4", res, 1, NULL);
+    r = next_dreq();
+    CHECK(r && r->error_detail && strcmp(r->response_nonce, "N4") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "cert1: tls_certificate: private key does not match");
+    CHECK(snap_listener("lt") == l2);
+    m = snap_secret_meta("cert1");
+    CHECK(m && m->status == DP_RES_NACKED && strcmp(m->version, "k2") == 0 && strcmp(m->error_version, "k3") == 0);
+
+    /* reconnect: what we hold is announced */
+    dp_ads_stream_closed(a);
+    dp_ads_stream_start(a);
+    const dreq_t *sds = NULL;
+    while (pending()) {
+        r = next_dreq();
+        if (r && strcmp(r->type_url, DP_TYPE_SECRET) == 0)
+            sds = r;
+    }
+    CHECK(sds && names_are(sds->resource_names_subscribe, sds->n_resource_names_subscribe, "cert1") &&
+          sds->n_initial_resource_versions == 1 &&
+          strcmp(sds->initial_resource_versions[0]->value, "k2") == 0);
+
+    /* the secret removed: the listener keeps the context it has */
+    delta_resp(a, DP_TYPE_SECRET, "N5", res, 0, (const char *const[]){"cert1", NULL});
+    skip_requests();
+    CHECK(snap_listener("lt") == l2 && chain_tls(l2) != NULL);
+    /* the listener removed: the secret is unsubscribed */
+    delta_resp(a, DP_TYPE_LISTENER, "N6", res, 0, (const char *const[]){"lt", NULL});
+    CHECK_INT(pending(), 2);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    r = next_dreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && r->n_resource_names_subscribe == 0 &&
+          names_are(r->resource_names_unsubscribe, r->n_resource_names_unsubscribe, "cert1"));
+    CHECK(!snap_listener("lt"));
+    dp_ads_free(a);
+}
+
+static void test_sds_cluster(dp_bootstrap_t *b)
+{
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    skip_requests();
+
+    SOTW(a, DP_TYPE_CLUSTER, "1", "A",
+         Y("name: ct\ntype: EDS\neds_cluster_config: {eds_config: {ads: {}}}\ntransport_socket: {name: "
+           "envoy.transport_sockets.tls, typed_config: {'@type': " UTLS_URL ", sni: api.node-us.example.test, "
+           "common_tls_context: {validation_context_sds_secret_config: {name: ca1, sds_config: {ads: {}}}}}}"));
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0 && r->error_detail == NULL);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_ENDPOINT) == 0 && names_are(r->resource_names, r->n_resource_names, "ct"));
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && names_are(r->resource_names, r->n_resource_names, "ca1"));
+    SOTW(a, DP_TYPE_ENDPOINT, "e-1", "E", cla("ct", 2));
+    skip_requests();
+    CHECK(!snap_cluster("ct")); /* the CA is missing still */
+    SOTW(a, DP_TYPE_SECRET, "s-1", "S", secret_ca("ca1", CA_PEM));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+    const dp_cluster_cfg_t *c1 = snap_cluster("ct");
+    CHECK(c1 && c1->tls != NULL && c1->n_endpoints == 2 && c1->n_sds_names == 1);
+    if (c1)
+        CHECK_STR(c1->tls_sni, "api.node-us.example.test");
+    const dp_tls_ctx_t *tls1 = c1 ? c1->tls : NULL; /* c1 goes with the next snapshot */
+    /* the CA rotates: endpoints stay */
+    SOTW(a, DP_TYPE_SECRET, "s-2", "S2", secret_ca("ca1", SRV2_PEM));
+    skip_requests();
+    const dp_cluster_cfg_t *c2 = snap_cluster("ct");
+    CHECK(c2 && c2 != c1 && c2->tls != NULL && c2->tls != tls1 && c2->n_endpoints == 2);
+    /* new endpoints: the context stays built */
+    SOTW(a, DP_TYPE_ENDPOINT, "e-2", "E2", cla("ct", 3));
+    skip_requests();
+    const dp_cluster_cfg_t *c3 = snap_cluster("ct");
+    CHECK(c3 && c3->tls != NULL && c3->n_endpoints == 3);
+    /* a certificate where a CA is expected: NACKed naming the cluster */
+    SOTW(a, DP_TYPE_SECRET, "s-3", "S3", secret_cert("ca1", SRV_PEM, SRV_KEY));
+    r = next_sreq();
+    CHECK(r && r->error_detail && strcmp(r->version_info, "s-2") == 0);
+    if (r && r->error_detail)
+        CHECK_HAS(r->error_detail->message, "ca1: cluster 'ct': transport_socket.typed_config.common_tls_context"
+                                            ".validation_context_sds_secret_config: secret 'ca1' holds "
+                                            "tls_certificate, not a validation_context");
+    CHECK(snap_cluster("ct") == c3);
+
+    /* Its CLA comes, its secret never: at the timeout it is in force with
+     * its endpoints and without a context (not ready). */
+    SOTW(a, DP_TYPE_CLUSTER, "2", "B",
+         Y("name: ct\ntype: EDS\neds_cluster_config: {eds_config: {ads: {}}}\ntransport_socket: {name: "
+           "envoy.transport_sockets.tls, typed_config: {'@type': " UTLS_URL ", sni: api.node-us.example.test, "
+           "common_tls_context: {validation_context_sds_secret_config: {name: ca1, sds_config: {ads: {}}}}}}"),
+         Y("name: cw\ntype: EDS\neds_cluster_config: {eds_config: {ads: {}, initial_fetch_timeout: 1s}}\n"
+           "transport_socket: {typed_config: {'@type': " UTLS_URL ", common_tls_context: "
+           "{validation_context_sds_secret_config: {name: never, sds_config: {ads: {}, initial_fetch_timeout: "
+           "1s}}}}}"));
+    skip_requests();
+    SOTW(a, DP_TYPE_ENDPOINT, "e-3", "E3", cla("ct", 3), cla("cw", 2));
+    skip_requests();
+    CHECK(!snap_cluster("cw"));
+    F.now += 1000;
+    dp_ads_on_tick(a);
+    const dp_cluster_cfg_t *cw = snap_cluster("cw");
+    CHECK(cw && cw->n_endpoints == 2 && cw->tls == NULL && cw->n_sds_names == 1);
+    dp_ads_free(a);
+}
+
+/* A static listener whose certificate comes over SDS, next to a static
+ * secret. */
+static void test_static_sds(void)
+{
+    dp_bootstrap_t *b = boot_load(Y(
+        BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n"
+        "  secrets:\n"
+        "  - name: fixed\n"
+        "    tls_certificate: {certificate_chain: {inline_string: %s}, private_key: {inline_string: %s}}\n"
+        "  clusters:\n" XDS_CLUSTER "  listeners:\n"
+        "  - name: sl\n"
+        "    address: {socket_address: {address: 127.0.0.1, port_value: 10443}}\n"
+        "    filter_chains:\n"
+        "    - filter_chain_match: {server_names: [fixed.test]}\n"
+        "      transport_socket: {name: envoy.transport_sockets.tls, typed_config: {'@type': " DTLS_URL
+        ", common_tls_context: {tls_certificate_sds_secret_configs: [{name: fixed}]}}}\n"
+        "      filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: a, http_filters: [" ROUTER
+        "], " INLINE_ROUTES "}}]\n"
+        "    - filter_chain_match: {server_names: [sds.test]}\n"
+        "      transport_socket: {name: envoy.transport_sockets.tls, typed_config: {'@type': " DTLS_URL
+        ", common_tls_context: {tls_certificate_sds_secret_configs: [{name: scert, sds_config: {ads: {}}}]}}}\n"
+        "      filters: [{name: hcm, typed_config: {'@type': " HCM_URL ", stat_prefix: b, http_filters: [" ROUTER
+        "], " INLINE_ROUTES "}}]\n",
+        pq(SRV_PEM), pq(SRV_KEY)));
+    CHECK(b != NULL);
+    if (b == NULL)
+        return;
+    CHECK(b->snap->n_listeners == 1 && b->snap->listeners[0]->chains[0].tls != NULL &&
+          b->snap->listeners[0]->chains[1].tls == NULL);
+    dp_ads_t *a = start(b, false);
+    const sreq_t *r;
+    CHECK_INT(pending(), 3);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_CLUSTER) == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_LISTENER) == 0);
+    r = next_sreq();
+    CHECK(r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && names_are(r->resource_names, r->n_resource_names, "scert"));
+    SOTW(a, DP_TYPE_SECRET, "1", "S", secret_cert("scert", SRV2_PEM, SRV2_KEY));
+    r = next_sreq();
+    CHECK(r && r->error_detail == NULL);
+    const dp_listener_cfg_t *l = snap_listener("sl");
+    CHECK(l && l != b->snap->listeners[0] && l->chains[0].tls != NULL && l->chains[1].tls != NULL);
+    /* the static secret is not an SDS one: an SDS secret of that name is
+     * not asked for, and not taken */
+    SOTW(a, DP_TYPE_SECRET, "2", "S2", secret_cert("scert", SRV_PEM, SRV_KEY), secret_cert("fixed", SRV2_PEM, SRV2_KEY));
+    skip_requests();
+    CHECK(snap_secret_meta("fixed") == NULL || snap_secret_meta("fixed")->is_static);
+    const dp_listener_cfg_t *l2 = snap_listener("sl");
+    CHECK(l2 && l2 != l && l2->chains[1].tls != NULL);
+
+    /* SIGHUP without that listener: SDS unsubscribed */
+    dp_bootstrap_t *b2 = boot_default();
+    char err[256];
+    CHECK_INT(dp_ads_set_static(a, b2->snap, err, sizeof(err)), 0);
+    CHECK(!snap_listener("sl"));
+    bool unsub = false;
+    while (pending()) {
+        r = next_sreq();
+        if (r && strcmp(r->type_url, DP_TYPE_SECRET) == 0 && r->n_resource_names == 0)
+            unsub = true;
+    }
+    CHECK(unsub);
+    dp_ads_free(a);
+    dp_bootstrap_free(b2);
+    dp_bootstrap_free(b);
+}
+
 int main(void)
 {
     dp_bootstrap_t *b = boot_default();
@@ -1268,6 +1728,12 @@ int main(void)
     test_ttl(b);
     test_hostile(b);
     test_static_eds();
+    test_chains_rds(b);
+    test_sds_sotw(b);
+    test_sds_timeout(b);
+    test_sds_delta(b);
+    test_sds_cluster(b);
+    test_static_sds();
     test_catalogue();
     dp_bootstrap_free(b);
     fake_reset(false);

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "dataplane/upstream/cluster.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
 #include "test.h"
+#include "tls_testdata.h"
 #include "xds/bootstrap.h"
 #include "xds/translate.h"
 
@@ -503,6 +505,141 @@ static void test_misc_errors(void)
     dp_bootstrap_free(b);
 }
 
+
+/* TLS: static secrets, filter chains with their certificates (inline, from
+ * a file, from a static secret, from SDS), a TLS cluster speaking HTTP/2. */
+static void test_tls(void)
+{
+    char err[1024] = "", yaml[16384], key_path[64], pem_path[64];
+    dp_bootstrap_t *b = NULL;
+
+    snprintf(pem_path, sizeof(pem_path), "%s", tmp_config(SRV2_PEM, ".pem"));
+    snprintf(key_path, sizeof(key_path), "%s", tmp_config(SRV2_KEY, ".pem"));
+    /* PEM in YAML block scalars: each line indented */
+    char cert_block[2048] = "", key_block[1024] = "";
+    for (const char *p = SRV_PEM; *p;) {
+        size_t n = strcspn(p, "\n");
+        snprintf(cert_block + strlen(cert_block), sizeof(cert_block) - strlen(cert_block), "          %.*s\n",
+                 (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    for (const char *p = SRV_KEY; *p;) {
+        size_t n = strcspn(p, "\n");
+        snprintf(key_block + strlen(key_block), sizeof(key_block) - strlen(key_block), "          %.*s\n",
+                 (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+#define HCM_TLS(sp)                                                                                          \
+    "      filters:\n"                                                                                        \
+    "      - name: hcm\n"                                                                                     \
+    "        typed_config:\n"                                                                                 \
+    "          '@type': "                                                                                    \
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n" \
+    "          stat_prefix: " sp "\n"                                                                         \
+    "          rds: {route_config_name: r, config_source: {ads: {}}}\n"                                        \
+    "          http_filters: [{name: envoy.filters.http.router, typed_config: {'@type': "                     \
+    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]\n"
+#define DTLS_TYPE "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+    snprintf(yaml, sizeof(yaml),
+             "dynamic_resources:\n"
+             "  ads_config: {api_type: GRPC, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: "
+             "xds}}]}\n"
+             "static_resources:\n"
+             "  secrets:\n"
+             "  - name: wildcard\n"
+             "    tls_certificate:\n"
+             "      certificate_chain:\n"
+             "        inline_string: |\n%s"
+             "      private_key:\n"
+             "        inline_string: |\n%s"
+             "  listeners:\n"
+             "  - name: tls\n"
+             "    address: {socket_address: {address: 127.0.0.1, port_value: 10443}}\n"
+             "    listener_filters:\n"
+             "    - name: envoy.filters.listener.tls_inspector\n"
+             "      typed_config: {'@type': "
+             "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}\n"
+             "    listener_filters_timeout: 2s\n"
+             "    filter_chains:\n"
+             "    - name: wildcard\n"
+             "      filter_chain_match: {server_names: ['*.node-us.example.test']}\n"
+             "      transport_socket:\n"
+             "        name: envoy.transport_sockets.tls\n"
+             "        typed_config:\n"
+             "          '@type': " DTLS_TYPE "\n"
+             "          common_tls_context:\n"
+             "            alpn_protocols: [h2, http/1.1]\n"
+             "            tls_certificate_sds_secret_configs: [{name: wildcard}]\n" HCM_TLS("wild")
+             "    - name: custom\n"
+             "      filter_chain_match: {server_names: [custom.example.com]}\n"
+             "      transport_socket:\n"
+             "        name: envoy.transport_sockets.tls\n"
+             "        typed_config:\n"
+             "          '@type': " DTLS_TYPE "\n"
+             "          common_tls_context:\n"
+             "            tls_certificates: [{certificate_chain: {filename: %s}, private_key: {filename: %s}}]\n"
+             HCM_TLS("custom")
+             "    - name: rotating\n"
+             "      filter_chain_match: {server_names: [sds.example.com]}\n"
+             "      transport_socket:\n"
+             "        name: envoy.transport_sockets.tls\n"
+             "        typed_config:\n"
+             "          '@type': " DTLS_TYPE "\n"
+             "          common_tls_context:\n"
+             "            tls_certificate_sds_secret_configs: [{name: from_sds, sds_config: {ads: {}}}]\n"
+             HCM_TLS("sds")
+             "  clusters:\n"
+             "  - name: xds\n"
+             "    load_assignment: {cluster_name: xds, endpoints: [{lb_endpoints: [{endpoint: {address: "
+             "{socket_address: {address: 127.0.0.1, port_value: 18000}}}}]}]}\n"
+             "  - name: backend\n"
+             "    typed_extension_protocol_options:\n"
+             "      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n"
+             "        '@type': type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n"
+             "        explicit_http_config: {http2_protocol_options: {}}\n"
+             "    transport_socket:\n"
+             "      name: envoy.transport_sockets.tls\n"
+             "      typed_config:\n"
+             "        '@type': type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext\n"
+             "        sni: backend.internal\n",
+             cert_block, key_block, pem_path, key_path);
+    int rc = load_text(yaml, err, sizeof(err), &b);
+    unlink(pem_path);
+    unlink(key_path);
+    CHECK_INT(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "tls: %s\n", err);
+        return;
+    }
+    const dp_listener_cfg_t *l = b->snap->listeners[0];
+    CHECK_INT(l->n_chains, 3);
+    CHECK(l->any_tls);
+    CHECK_INT(l->listener_filters_timeout_ms, 2000);
+    CHECK(l->chains[0].tls != NULL && l->chains[0].n_sds_names == 0);
+    CHECK(l->chains[1].tls != NULL);
+    /* the SDS secret comes over ADS: not ready until then */
+    CHECK(l->chains[2].tls == NULL && l->chains[2].n_sds_names == 1);
+    const dp_cluster_cfg_t *c = dp_snapshot_find_cluster(b->snap, "backend", 7);
+    CHECK(c && c->tls != NULL && c->proto == DP_UPSTREAM_HTTP2);
+    if (c)
+        CHECK_STR(c->tls_sni, "backend.internal");
+    /* the static secret's meta, without its key */
+    const dp_res_meta_t *sm = NULL;
+    for (size_t i = 0; i < b->snap->n_meta; i++)
+        if (b->snap->meta[i].type == DP_RES_SECRET)
+            sm = &b->snap->meta[i];
+    CHECK(sm && sm->is_static && strcmp(sm->name, "wildcard") == 0);
+    if (sm) {
+        Envoy__Extensions__TransportSockets__Tls__V3__Secret *s =
+            envoy__extensions__transport_sockets__tls__v3__secret__unpack(NULL, sm->raw.len, sm->raw.data);
+        CHECK(s && s->tls_certificate && strcmp(s->tls_certificate->private_key->inline_string, "[redacted]") == 0);
+        CHECK(s && strstr(s->tls_certificate->certificate_chain->inline_string, "BEGIN CERTIFICATE") != NULL);
+        if (s)
+            envoy__extensions__transport_sockets__tls__v3__secret__free_unpacked(s, NULL);
+    }
+    dp_bootstrap_free(b);
+}
+
 int main(void)
 {
     test_examples();
@@ -513,5 +650,6 @@ int main(void)
     test_ads_required();
     test_duplicates();
     test_misc_errors();
+    test_tls();
     TEST_DONE();
 }

@@ -930,19 +930,13 @@ static void test_listener_errors(void)
     ProtobufCMessage *m;
     m = res(DP_RES_LISTENER, "name: l\n" ADDR "\nfilter_chains: []");
     CHECK(dp_translate_listener(m, &l, err, sizeof(err)) < 0);
-    CHECK_STR(err, "filter_chains: exactly one filter chain is required");
+    CHECK_STR(err, "filter_chains: at least one filter chain (or a default_filter_chain) is required");
     protobuf_c_message_free_unpacked(m, NULL);
-    m = res(DP_RES_LISTENER, "name: l\n" ADDR "\nfilter_chains: [{filters: []}, {filters: []}]");
-    CHECK(dp_translate_listener(m, &l, err, sizeof(err)) < 0);
-    CHECK_STR(err, "filter_chains[1]: more than one filter chain is not supported yet");
-    protobuf_c_message_free_unpacked(m, NULL);
+    /* (several chains, matches and transport sockets: translate_tls_test.c) */
     m = res(DP_RES_LISTENER, "name: l\n" ADDR "\nfilter_chains: [{filter_chain_match: {server_names: [a]}}]");
     CHECK(dp_translate_listener(m, &l, err, sizeof(err)) < 0);
-    CHECK_STR(err, "filter_chains[0].filter_chain_match: not supported yet");
-    protobuf_c_message_free_unpacked(m, NULL);
-    m = res(DP_RES_LISTENER, "name: l\n" ADDR "\nfilter_chains: [{transport_socket: {name: tls}}]");
-    CHECK(dp_translate_listener(m, &l, err, sizeof(err)) < 0);
-    CHECK_STR(err, "filter_chains[0].transport_socket: not supported yet");
+    CHECK_STR(err, "filter_chains[0].filters: exactly one filter (envoy.filters.network.http_connection_manager) "
+                   "is required");
     protobuf_c_message_free_unpacked(m, NULL);
     m = res(DP_RES_LISTENER,
             "name: l\n" ADDR "\nfilter_chains: [{filters: [{name: envoy.filters.network.tcp_proxy, "
@@ -1223,10 +1217,12 @@ static void test_cluster_errors(void)
         cluster_err("name: c\ntyped_extension_protocol_options: {envoy.extensions.upstreams.http.v3"
                     ".HttpProtocolOptions: {'@type': "
                     "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}"),
-        "typed_extension_protocol_options[\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\"]: not "
-        "supported yet");
-    CHECK_STR(cluster_err("name: c\ntransport_socket: {name: envoy.transport_sockets.tls}"),
-              "transport_socket: not supported yet");
+        "typed_extension_protocol_options[\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\"]: type "
+        "'envoy.extensions.filters.http.router.v3.Router' is not an "
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+    CHECK_STR(cluster_err("name: c\ntransport_socket: {name: envoy.transport_sockets.alts}"),
+              "transport_socket.name: transport socket 'envoy.transport_sockets.alts' is not supported yet (only "
+              "envoy.transport_sockets.tls or envoy.transport_sockets.raw_buffer)");
     CHECK_STR(cluster_err("name: c\nload_assignment: {endpoints: []}"),
               "load_assignment.cluster_name: required");
     CHECK_STR(
