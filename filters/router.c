@@ -12,6 +12,7 @@
 #include "dataplane/server/worker.h"
 #include "dataplane/upstream/cluster.h"
 #include "dataplane/upstream/pool.h"
+#include "dataplane/upstream/upconn.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 
 typedef enum {
@@ -21,17 +22,22 @@ typedef enum {
 
 struct dp_upstream_req {
     dp_stream_t *s;
+    dp_loop_t *loop;
     const dp_cluster_cfg_t *cluster; /* borrowed: the stream holds the snapshot */
     const dp_endpoint_t *ep;
     const dp_weighted_cluster_t *wc;
     dp_pool_t *pool;
     dp_pool_waiter_t waiter;
-    dp_h1_client_t *conn;
+    dp_upconn_t *conn;        /* bound connection */
+    dp_upstream_stream_t *st; /* our stream on it */
     up_state_t state;
     ev_timer timer;
     bool timer_on;
-    bool req_chunked, req_end_sent, resp_head_seen, resp_paused;
+    bool req_end_sent, resp_head_seen, resp_paused;
     bool reused;
+    bool upgrade;   /* the request asks for an upgrade (s->upgrade) */
+    bool tunnel;    /* the upstream accepted it (101): raw bytes both ways */
+    bool resp_done; /* tunnel: the upstream half-closed */
     int attempts;
     dp_slice_t path, authority;
 };
@@ -39,13 +45,12 @@ struct dp_upstream_req {
 typedef struct dp_upstream_req up_t;
 
 static void start_attempt(up_t *up);
-static void fail_local(up_t *up, int status, uint32_t flag, const char *msg);
 
 /* --- helpers ------------------------------------------------------------- */
 
 static dp_loop_t *loop_of(up_t *up)
 {
-    return &up->s->worker->loop;
+    return up->loop; /* not through s: the stream may be gone when we let go */
 }
 
 static void timer_stop(up_t *up)
@@ -56,20 +61,32 @@ static void timer_stop(up_t *up)
     }
 }
 
+/* Gives the stream and its slot back to the pool. reusable: the exchange
+ * completed cleanly (an HTTP/1.1 connection may serve another request). */
+static void drop_conn(up_t *up, bool reusable)
+{
+    if (up->st) {
+        bool clean = dp_upstream_detach(up->st) && reusable;
+        up->st = NULL;
+        dp_pool_release(up->pool, up->conn, clean);
+    } else {
+        dp_pool_release(up->pool, NULL, false);
+    }
+    up->conn = NULL;
+}
+
 /* Releases the connection and the upstream state. The stream no longer
- * points at us afterwards. reusable: the connection is clean for reuse. */
+ * points at us afterwards. */
 static void release(up_t *up, bool reusable)
 {
     timer_stop(up);
     if (up->state == UP_WAIT_CONN) {
         dp_pool_cancel(&up->waiter);
-        dp_pool_done(up->pool, NULL, false);
+        dp_pool_release(up->pool, NULL, false);
     } else {
-        bool clean = dp_h1_client_detach(up->conn) && reusable;
-        dp_pool_done(up->pool, up->conn, clean);
+        drop_conn(up, reusable);
     }
-    up->conn = NULL;
-    if (up->s->up == up)
+    if (up->s && up->s->up == up)
         up->s->up = NULL;
     dp_loop_defer_free(loop_of(up), up);
 }
@@ -88,38 +105,6 @@ static void fail_local(up_t *up, int status, uint32_t flag, const char *msg)
 
 /* --- request to the upstream ------------------------------------------------ */
 
-static void write_head(up_t *up)
-{
-    dp_stream_t *s = up->s;
-    dp_buf_t *out = &up->conn->sock->out;
-    dp_buf_append(out, s->method.base, s->method.len);
-    dp_buf_append(out, " ", 1);
-    dp_buf_append(out, up->path.base, up->path.len);
-    dp_buf_append(out, " HTTP/1.1\r\nhost: ", 17);
-    dp_buf_append(out, up->authority.base, up->authority.len);
-    dp_buf_append(out, "\r\n", 2);
-    for (size_t i = 0; i < s->req_headers.n; i++) {
-        const dp_header_t *h = &s->req_headers.v[i];
-        dp_buf_append(out, h->name.base, h->name.len);
-        dp_buf_append(out, ": ", 2);
-        dp_buf_append(out, h->value.base, h->value.len);
-        dp_buf_append(out, "\r\n", 2);
-    }
-    if (s->req_content_length > 0) {
-        char cl[48];
-        memcpy(cl, "content-length: ", 16);
-        size_t n = 16 + dp_u64toa((uint64_t)s->req_content_length, cl + 16);
-        cl[n++] = '\r';
-        cl[n++] = '\n';
-        dp_buf_append(out, cl, n);
-    } else if (s->req_content_length < 0) {
-        up->req_chunked = true;
-        dp_buf_append(out, "transfer-encoding: chunked\r\n", 28);
-    }
-    dp_buf_append(out, "\r\n", 2);
-    dp_sock_queued(up->conn->sock);
-}
-
 static void on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
 {
     (void)ev;
@@ -130,17 +115,14 @@ static void on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
     fail_local(up, 504, DP_RF_UT, "upstream request timeout");
 }
 
-static void request_complete(up_t *up)
+/* The whole request went upstream: Envoy's route timeout runs from here to
+ * the end of the response (none for upgrades, whose tunnels live as long as
+ * their ends want). */
+static void request_sent(up_t *up)
 {
-    if (up->req_chunked) {
-        struct iovec iov = {"0\r\n\r\n", 5};
-        dp_h1_client_write(up->conn, &iov, 1);
-    }
     up->req_end_sent = true;
-    dp_h1_client_request_done(up->conn);
-    /* Envoy's route timeout runs from the end of the request to the end of the response */
     const dp_route_t *r = up->s->route;
-    if (r->timeout_ms > 0 && !up->timer_on) {
+    if (r->timeout_ms > 0 && !up->timer_on && !up->upgrade) {
         ev_timer_init(&up->timer, on_timeout, (double)r->timeout_ms / 1000.0, 0);
         up->timer.data = up;
         ev_timer_start(loop_of(up)->ev, &up->timer);
@@ -148,46 +130,108 @@ static void request_complete(up_t *up)
     }
 }
 
-static void write_body(up_t *up, const char *data, size_t len)
+/* Ends the request: with the downstream's trailers when it sent any. */
+static void request_end(up_t *up)
 {
-    if (len == 0)
-        return;
-    if (up->req_chunked) {
-        char hdr[24];
-        size_t n = dp_u64tohex(len, hdr);
-        hdr[n++] = '\r';
-        hdr[n++] = '\n';
-        struct iovec iov[3] = {{hdr, n}, {(void *)data, len}, {"\r\n", 2}};
-        dp_h1_client_write(up->conn, iov, 3);
-    } else {
-        struct iovec iov = {(void *)data, len};
-        dp_h1_client_write(up->conn, &iov, 1);
-    }
+    dp_stream_t *s = up->s;
+    if (s->req_trailers.n > 0)
+        dp_upstream_send_trailers(up->st, &s->req_trailers);
+    else
+        dp_upstream_send_body(up->st, NULL, 0, true);
+    request_sent(up);
+}
+
+static void pause_downstream_if_full(up_t *up)
+{
+    dp_stream_t *s = up->s;
+    if (!s->body_paused && dp_upstream_pending(up->st) >= DP_STREAM_HIGH_WATERMARK)
+        s->ops->read_body(s, false);
+}
+
+/* Tunnel: the downstream ended its side (half-close passed upstream); the
+ * exchange is over once both sides ended. */
+static void tunnel_req_end(up_t *up)
+{
+    dp_upstream_send_body(up->st, NULL, 0, true);
+    up->req_end_sent = true;
+    if (up->resp_done)
+        release(up, false);
 }
 
 void dp_router_on_body(dp_stream_t *s, const char *data, size_t len, bool end_stream)
 {
     up_t *up = s->up;
-    write_body(up, data, len);
+    if (up->req_end_sent)
+        return;
+    if (up->tunnel) {
+        if (len > 0)
+            dp_upstream_send_body(up->st, data, len, false);
+        if (end_stream) {
+            tunnel_req_end(up);
+            return;
+        }
+        pause_downstream_if_full(up);
+        return;
+    }
+    if (len > 0 || end_stream)
+        dp_upstream_send_body(up->st, data, len, end_stream);
     if (end_stream)
-        request_complete(up);
-    else if (dp_h1_client_pending(up->conn) >= DP_STREAM_HIGH_WATERMARK && !s->body_paused)
-        s->ops->read_body(s, false);
+        request_sent(up);
+    else
+        pause_downstream_if_full(up);
 }
 
 void dp_router_on_trailers(dp_stream_t *s)
 {
-    /* HTTP/1.1 upstreams get no request trailers (a chunked trailer section
-     * is rarely understood); the request ends here. */
-    request_complete(s->up);
+    up_t *up = s->up;
+    if (up->req_end_sent)
+        return;
+    if (up->tunnel) {
+        tunnel_req_end(up);
+        return;
+    }
+    /* HTTP/2 upstreams get them; HTTP/1.1 ones see the end of the body */
+    dp_upstream_send_trailers(up->st, &s->req_trailers);
+    request_sent(up);
 }
 
 bool dp_router_streaming(const dp_stream_t *s)
 {
-    return s->up && s->up->state == UP_STREAMING;
+    /* an upgrade's body is the tunnel's: held by the HCM until the 101 */
+    return s->up && s->up->state == UP_STREAMING && (!s->up->upgrade || s->up->tunnel);
 }
 
 /* --- response from the upstream ------------------------------------------- */
+
+/* The response is complete: the stream lets go of us before the caller
+ * sends its end (which may dispose of the stream), and the caller releases
+ * us after it (what it sends belongs to the upstream codec until then).
+ * Returns whether the request had ended too. */
+static bool response_done(up_t *up)
+{
+    dp_stream_t *s = up->s;
+    dp_stat_inc(up->cluster->rt->rq_completed);
+    bool req_done = up->req_end_sent;
+    s->up = NULL;
+    up->s = NULL;
+    timer_stop(up);
+    return req_done;
+}
+
+/* Passes on the body that waited for the tunnel (HTTP/2 extended CONNECT
+ * clients may send before the 200). */
+static void tunnel_flush_held(up_t *up)
+{
+    dp_stream_t *s = up->s;
+    if (s->body_buf.len > 0) {
+        dp_upstream_send_body(up->st, dp_buf_data(&s->body_buf), s->body_buf.len, false);
+        dp_buf_free(&s->body_buf);
+    }
+    if (s->body_buf_end)
+        tunnel_req_end(up);
+    else if (s->body_paused)
+        s->ops->read_body(s, true);
+}
 
 static void on_resp_head(void *ctx, int status, dp_headers_t *h, int64_t content_length, bool end_stream)
 {
@@ -201,7 +245,8 @@ static void on_resp_head(void *ctx, int status, dp_headers_t *h, int64_t content
     dp_headers_clear(rh);
     for (size_t i = 0; i < h->n; i++) {
         const dp_header_t *x = &h->v[i];
-        /* hop-by-hop and framing headers are the codecs' business */
+        /* hop-by-hop and framing headers are the codecs' business (a 101's
+         * upgrade headers too: the downstream codec restores them) */
         if ((x->name.len == 10 && (memcmp(x->name.base, "connection", 10) == 0 ||
                                    memcmp(x->name.base, "keep-alive", 10) == 0)) ||
             (x->name.len == 17 && memcmp(x->name.base, "transfer-encoding", 17) == 0) ||
@@ -216,11 +261,16 @@ static void on_resp_head(void *ctx, int status, dp_headers_t *h, int64_t content
     dp_headers_apply_mutations(rh, &s->route->resp);
     dp_headers_apply_mutations(rh, &s->vhost->resp);
     dp_headers_apply_mutations(rh, &s->route_config->resp);
+    if (status == 101 && up->upgrade) {
+        up->tunnel = true;
+        s->upgraded = true;
+        dp_stream_send_head(s, 101, rh, -1, false);
+        if (s->up == up)
+            tunnel_flush_held(up);
+        return;
+    }
     if (end_stream) {
-        dp_stat_inc(up->cluster->rt->rq_completed);
-        bool req_done = up->req_end_sent;
-        s->up = NULL; /* sending the end may dispose of the stream */
-        timer_stop(up);
+        bool req_done = response_done(up);
         dp_stream_send_head(s, status, rh, content_length, true);
         release(up, req_done);
         return;
@@ -232,28 +282,41 @@ static void on_resp_body(void *ctx, const char *data, size_t len, bool end_strea
 {
     up_t *up = ctx;
     dp_stream_t *s = up->s;
+    if (end_stream && up->tunnel && !up->req_end_sent) {
+        /* the upstream half-closed the tunnel: so does the downstream; the
+         * other direction lives on until the client ends it too */
+        up->resp_done = true;
+        dp_stream_send_body(s, data, len, true);
+        return;
+    }
     if (end_stream) {
-        dp_stat_inc(up->cluster->rt->rq_completed);
-        bool req_done = up->req_end_sent;
-        s->up = NULL; /* the end may dispose of the stream */
-        timer_stop(up);
+        bool req_done = response_done(up);
         dp_stream_send_body(s, data, len, true);
         release(up, req_done);
         return;
     }
     dp_stream_send_body(s, data, len, false);
-    if (s->ops->pending(s) >= DP_STREAM_HIGH_WATERMARK && !up->resp_paused) {
+    if (s->up == up && s->ops->pending(s) >= DP_STREAM_HIGH_WATERMARK && !up->resp_paused) {
         up->resp_paused = true;
-        dp_h1_client_read(up->conn, false);
+        dp_upstream_read(up->st, false);
     }
+}
+
+static void on_resp_trailers(void *ctx, dp_headers_t *h)
+{
+    up_t *up = ctx;
+    dp_stream_t *s = up->s;
+    bool req_done = response_done(up);
+    dp_stream_send_trailers(s, h);
+    release(up, req_done);
 }
 
 void dp_router_on_writable(dp_stream_t *s)
 {
     up_t *up = s->up;
-    if (up->resp_paused && up->state == UP_STREAMING && s->ops->pending(s) <= DP_STREAM_LOW_WATERMARK) {
+    if (up->resp_paused && up->st && s->ops->pending(s) <= DP_STREAM_LOW_WATERMARK) {
         up->resp_paused = false;
-        dp_h1_client_read(up->conn, true);
+        dp_upstream_read(up->st, true);
     }
 }
 
@@ -261,70 +324,103 @@ static void on_conn_drain(void *ctx)
 {
     up_t *up = ctx;
     dp_stream_t *s = up->s;
-    if (s->body_paused && !s->req_done && dp_h1_client_pending(up->conn) <= DP_STREAM_LOW_WATERMARK)
+    bool more = up->tunnel ? !up->req_end_sent : !s->req_done;
+    if (s->body_paused && more && dp_upstream_pending(up->st) <= DP_STREAM_LOW_WATERMARK)
         s->ops->read_body(s, true);
 }
 
-static void on_conn_error(void *ctx, int err, bool got_bytes, const char *detail)
+static void on_conn_error(void *ctx, dp_upstream_reset_t reason, bool got_bytes, const char *detail)
 {
-    (void)err;
     up_t *up = ctx;
     dp_stream_t *s = up->s;
     DP_DEBUG("upstream error on cluster %s: %s", up->cluster->name, detail ? detail : "?");
-    if (!up->resp_head_seen && !got_bytes && up->reused && !s->req_has_body && up->attempts < 2) {
-        /* a kept-alive connection the server closed as we reused it: the
-         * request never reached it, so a fresh connection is safe */
+    /* a request the server never processed can go again on another
+     * stream: a kept-alive HTTP/1.1 connection the server closed as we
+     * reused it, or an HTTP/2 stream refused (REFUSED_STREAM, GOAWAY) */
+    bool unseen = (reason == DP_UPSTREAM_RESET_REFUSED) ||
+                  (reason == DP_UPSTREAM_RESET_CONNECTION && !got_bytes && up->reused &&
+                   up->conn->proto == DP_UPSTREAM_HTTP1);
+    if (unseen && !up->resp_head_seen && !s->req_has_body && !up->upgrade && up->attempts < 2) {
         dp_stat_inc(up->cluster->rt->rq_retry);
-        dp_h1_client_detach(up->conn);
-        dp_pool_done(up->pool, up->conn, false);
-        up->conn = NULL;
+        drop_conn(up, false);
         start_attempt(up);
         return;
     }
     if (up->resp_head_seen) {
-        s->response_flags |= DP_RF_UC;
+        s->response_flags |= reason == DP_UPSTREAM_RESET_REMOTE ? DP_RF_UR : DP_RF_UC;
         release(up, false);
         s->ops->reset(s);
         return;
     }
-    if (got_bytes)
+    if (reason == DP_UPSTREAM_RESET_REMOTE || reason == DP_UPSTREAM_RESET_REFUSED) {
+        fail_local(up, 503, DP_RF_UR,
+                   reason == DP_UPSTREAM_RESET_REMOTE
+                       ? "upstream connect error or disconnect/reset before headers. reset reason: remote reset"
+                       : "upstream connect error or disconnect/reset before headers. reset reason: remote refused "
+                         "stream reset");
+        return;
+    }
+    bool proto_err = got_bytes || reason == DP_UPSTREAM_RESET_PROTOCOL;
+    if (proto_err)
         dp_stat_inc(up->cluster->rt->cx_protocol_error);
-    fail_local(up, 502, got_bytes ? DP_RF_UPE : DP_RF_UC,
-               "upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+    fail_local(up, 502, proto_err ? DP_RF_UPE : DP_RF_UC,
+               proto_err ? "upstream connect error or disconnect/reset before headers. reset reason: protocol error"
+                         : "upstream connect error or disconnect/reset before headers. reset reason: connection "
+                           "termination");
 }
 
-static const dp_h1_client_cbs_t up_cbs = {
+static const dp_upstream_cbs_t up_cbs = {
     .on_head = on_resp_head,
     .on_body = on_resp_body,
+    .on_trailers = on_resp_trailers,
     .on_error = on_conn_error,
     .on_drain = on_conn_drain,
 };
 
 /* --- connecting ------------------------------------------------------------ */
 
-static void bind_conn(up_t *up, dp_h1_client_t *c)
+static void bind_conn(up_t *up, dp_upconn_t *c)
 {
     dp_stream_t *s = up->s;
     up->conn = c;
     up->state = UP_STREAMING;
-    up->reused = c->requests > 0;
-    bool is_head = s->method.len == 4 && memcmp(s->method.base, "HEAD", 4) == 0;
-    dp_h1_client_bind(c, &up_cbs, up, is_head);
+    up->reused = c->n_assigned > 1;
+    up->st = c->ops->bind(c, &up_cbs, up);
     s->upstream_start_ns = dp_now_ns();
-    write_head(up);
+    dp_upstream_head_t head = {
+        .method = s->method,
+        .authority = up->authority,
+        .path = up->path,
+        .headers = &s->req_headers,
+        .content_length = s->req_content_length,
+        .end_stream = !s->req_has_body,
+    };
+    if (up->upgrade) {
+        /* the tunnel's bytes come after the 101, whatever the downstream framing */
+        head.method = DP_SLICE_LIT("GET");
+        head.upgrade = s->upgrade;
+        head.content_length = 0;
+        head.end_stream = false;
+        dp_upstream_send_head(up->st, &head);
+        return;
+    }
+    dp_upstream_send_head(up->st, &head);
+    if (head.end_stream) {
+        request_sent(up);
+        return;
+    }
     /* body that arrived while we were connecting */
     if (s->body_buf.len > 0) {
-        write_body(up, dp_buf_data(&s->body_buf), s->body_buf.len);
+        dp_upstream_send_body(up->st, dp_buf_data(&s->body_buf), s->body_buf.len, false);
         dp_buf_free(&s->body_buf);
     }
-    if (s->req_done || s->body_buf_end) {
-        request_complete(up);
-    } else if (s->body_paused) {
+    if (s->req_done || s->body_buf_end)
+        request_end(up);
+    else if (s->body_paused)
         s->ops->read_body(s, true);
-    }
 }
 
-static void on_pool_ready(dp_pool_waiter_t *w, dp_h1_client_t *c, int err, const char *detail)
+static void on_pool_conn(dp_pool_waiter_t *w, dp_upconn_t *c, int err, const char *detail)
 {
     up_t *up = (up_t *)((char *)w - offsetof(up_t, waiter));
     (void)detail;
@@ -332,10 +428,11 @@ static void on_pool_ready(dp_pool_waiter_t *w, dp_h1_client_t *c, int err, const
         /* keep the request counted until release() */
         up->state = UP_STREAMING;
         up->conn = NULL;
+        up->st = NULL;
         up->s->response_flags |= DP_RF_UF;
         timer_stop(up);
         dp_stream_t *s = up->s;
-        dp_pool_done(up->pool, NULL, false);
+        dp_pool_release(up->pool, NULL, false);
         s->up = NULL;
         dp_loop_defer_free(loop_of(up), up);
         dp_stream_local_reply(s, 503,
@@ -354,9 +451,9 @@ static void start_attempt(up_t *up)
     up->state = UP_WAIT_CONN;
     up->resp_head_seen = false;
     up->req_end_sent = false;
-    up->waiter.ready = on_pool_ready;
-    dp_h1_client_t *c = NULL;
-    switch (dp_pool_acquire(up->pool, up->cluster, &up->waiter, &c)) {
+    up->waiter.on_conn = on_pool_conn;
+    dp_upconn_t *c = NULL;
+    switch (dp_pool_claim(up->pool, up->cluster, &up->waiter, &c)) {
     case DP_POOL_READY:
         bind_conn(up, c);
         return;
@@ -453,6 +550,14 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
         return DP_FILTER_REPLIED;
     }
     s->upstream_host = ep->addr_str;
+    if (cl->tls == NULL && cl->n_sds_names > 0) {
+        /* its TLS context waits for an SDS secret (after the initial fetch
+         * timeout): never fall back to plaintext */
+        s->response_flags |= DP_RF_UF;
+        dp_stream_local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                                      "TLS context not ready", NULL);
+        return DP_FILTER_REPLIED;
+    }
 
     /* request headers as the upstream sees them */
     if (wc)
@@ -463,6 +568,7 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
 
     up_t *up = dp_xcalloc(1, sizeof(*up));
     up->s = s;
+    up->loop = &s->worker->loop;
     up->cluster = cl;
     up->ep = ep;
     up->wc = wc;
@@ -479,7 +585,10 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
     }
     if (r->host_rewrite_literal)
         up->authority = dp_slice_cstr(r->host_rewrite_literal);
-    up->pool = dp_pool_get(s->worker, cl, ep);
+    /* upgrades go over HTTP/1.1 (no extended CONNECT towards upstreams) */
+    up->upgrade = s->upgrade.len > 0;
+    dp_upstream_proto_t proto = up->upgrade ? DP_UPSTREAM_HTTP1 : dp_pool_proto_for(cl, s->http_version);
+    up->pool = dp_pool_for(s->worker, cl, ep, proto);
     s->up = up;
     start_attempt(up);
     return s->replied ? DP_FILTER_REPLIED : DP_FILTER_STOP;

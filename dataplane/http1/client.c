@@ -4,46 +4,33 @@
 #include <string.h>
 
 #include "dataplane/core/common.h"
+#include "dataplane/http/stream.h"
 
 #define MAX_RESP_HEADERS 100
 #define RESP_HEAD_LIMIT (64 * 1024)
 
 static void on_sock_read(dp_sock_t *sock, int err);
 
-static void on_sock_connect(dp_sock_t *sock, int err)
-{
-    dp_h1_client_t *c = sock->data;
-    if (err != 0) {
-        c->cbs->on_connect(c->ctx, err);
-        return;
-    }
-    c->state = DP_H1C_IDLE;
-    dp_sock_read_start(sock, on_sock_read);
-    c->cbs->on_connect(c->ctx, 0);
-}
-
 static void on_sock_drain(dp_sock_t *sock, int err)
 {
     (void)err;
     dp_h1_client_t *c = sock->data;
-    if (c->state == DP_H1C_ACTIVE && c->cbs->on_drain)
+    if (c->state == DP_H1C_ACTIVE && c->cbs && c->cbs->on_drain)
         c->cbs->on_drain(c->ctx);
 }
 
-dp_h1_client_t *dp_h1_client_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len,
-                                     const dp_h1_client_cbs_t *cbs, void *ctx)
+dp_h1_client_t *dp_h1_client_attach(dp_sock_t *sock)
 {
-    dp_sock_t *sock = dp_sock_connect(loop, addr, len, on_sock_connect);
-    if (sock == NULL)
-        return NULL;
     dp_h1_client_t *c = dp_xcalloc(1, sizeof(*c));
-    c->sock = sock;
-    c->state = DP_H1C_CONNECTING;
-    c->cbs = cbs;
-    c->ctx = ctx;
+    c->super.ops = &dp_h1_client_ops;
+    c->super.sock = sock;
+    c->super.proto = DP_UPSTREAM_HTTP1;
+    c->stream.conn = &c->super;
+    c->state = DP_H1C_IDLE;
     sock->data = c;
     sock->on_drain = on_sock_drain;
     sock->read_limit = RESP_HEAD_LIMIT;
+    dp_sock_read_start(sock, on_sock_read);
     return c;
 }
 
@@ -57,28 +44,18 @@ void dp_h1_client_bind(dp_h1_client_t *c, const dp_h1_client_cbs_t *cbs, void *c
     c->resp_keep_alive = false;
     c->got_bytes = false;
     c->req_done = c->resp_done = false;
+    c->req_chunked = c->upgrade_requested = c->tunnel = c->drain_wanted = false;
     c->body_left = 0;
     c->requests++;
     if (c->reads_paused) {
         c->reads_paused = false;
-        dp_sock_read_start(c->sock, on_sock_read);
-    }
-}
-
-void dp_h1_client_set_idle(dp_h1_client_t *c, const dp_h1_client_cbs_t *cbs, void *ctx)
-{
-    c->state = DP_H1C_IDLE;
-    c->cbs = cbs;
-    c->ctx = ctx;
-    if (c->reads_paused) {
-        c->reads_paused = false;
-        dp_sock_read_start(c->sock, on_sock_read);
+        dp_sock_read_start(c->super.sock, on_sock_read);
     }
 }
 
 void dp_h1_client_write(dp_h1_client_t *c, const struct iovec *iov, int n)
 {
-    dp_sock_write(c->sock, iov, n);
+    dp_sock_write(c->super.sock, iov, n);
 }
 
 void dp_h1_client_request_done(dp_h1_client_t *c)
@@ -88,7 +65,7 @@ void dp_h1_client_request_done(dp_h1_client_t *c)
 
 size_t dp_h1_client_pending(const dp_h1_client_t *c)
 {
-    return dp_sock_pending(c->sock);
+    return dp_sock_pending(c->super.sock);
 }
 
 void dp_h1_client_read(dp_h1_client_t *c, bool enable)
@@ -97,10 +74,10 @@ void dp_h1_client_read(dp_h1_client_t *c, bool enable)
         return;
     if (enable && c->reads_paused) {
         c->reads_paused = false;
-        dp_sock_read_start(c->sock, on_sock_read);
+        dp_sock_read_start(c->super.sock, on_sock_read);
     } else if (!enable && !c->reads_paused) {
         c->reads_paused = true;
-        dp_sock_read_stop(c->sock);
+        dp_sock_read_stop(c->super.sock);
     }
 }
 
@@ -108,9 +85,18 @@ bool dp_h1_client_detach(dp_h1_client_t *c)
 {
     /* bytes beyond the response were seen by the reader and cleared resp_keep_alive */
     bool reusable = c->state == DP_H1C_ACTIVE && c->req_done && c->resp_done && c->resp_keep_alive &&
-                    !c->sock->write_error;
+                    !c->upgrade_requested && !c->super.sock->write_error;
     c->cbs = NULL;
     c->ctx = NULL;
+    c->ucbs = NULL;
+    c->uctx = NULL;
+    if (c->state == DP_H1C_ACTIVE)
+        c->state = DP_H1C_IDLE;
+    if (reusable && c->reads_paused) {
+        /* idle: watch for the server closing it */
+        c->reads_paused = false;
+        dp_sock_read_start(c->super.sock, on_sock_read);
+    }
     return reusable;
 }
 
@@ -119,9 +105,12 @@ void dp_h1_client_close(dp_h1_client_t *c)
     if (c->state == DP_H1C_CLOSED)
         return;
     c->state = DP_H1C_CLOSED;
-    ev_timer_stop(c->sock->loop->ev, &c->timer);
-    dp_loop_t *loop = c->sock->loop;
-    dp_sock_close(c->sock);
+    c->cbs = NULL;
+    c->ucbs = NULL;
+    dp_loop_t *loop = c->super.sock->loop;
+    dp_sock_close(c->super.sock);
+    c->super.closed = true;
+    dp_upconn__event(&c->super, DP_UPCONN_EV_CLOSED);
     dp_loop_defer_free(loop, c);
 }
 
@@ -130,7 +119,12 @@ static void fail(dp_h1_client_t *c, int err, const char *detail)
     const dp_h1_client_cbs_t *cbs = c->cbs;
     void *ctx = c->ctx;
     bool got = c->got_bytes;
-    if (cbs && cbs->on_error)
+    if (c->state != DP_H1C_ACTIVE || cbs == NULL) {
+        /* nobody to tell: an idle connection the server closed or spoke on */
+        dp_h1_client_close(c);
+        return;
+    }
+    if (cbs->on_error)
         cbs->on_error(ctx, err, got, detail);
 }
 
@@ -138,7 +132,7 @@ static void fail(dp_h1_client_t *c, int err, const char *detail)
  * Returns false when the client changed state under us (stop touching it). */
 static bool deliver_body(dp_h1_client_t *c, int err)
 {
-    dp_sock_t *sock = c->sock;
+    dp_sock_t *sock = c->super.sock;
     void *ctx = c->ctx;
     while (c->state == DP_H1C_ACTIVE && c->ctx == ctx && !c->resp_done && !c->reads_paused) {
         const char *p = dp_buf_data(&sock->in);
@@ -182,7 +176,7 @@ static bool deliver_body(dp_h1_client_t *c, int err)
                 goto need_more;
             break;
         }
-        case DP_H1_BODY_UNTIL_CLOSE:
+        case DP_H1_BODY_UNTIL_CLOSE: /* also a tunnel's bytes */
             if (len > 0) {
                 c->cbs->on_body(ctx, p, len, false);
                 if (c->state != DP_H1C_CLOSED)
@@ -213,7 +207,7 @@ need_more:
 static void on_sock_read(dp_sock_t *sock, int err)
 {
     dp_h1_client_t *c = sock->data;
-    if (c->state == DP_H1C_IDLE || c->state == DP_H1C_CONNECTING) {
+    if (c->state == DP_H1C_IDLE) {
         /* a server speaking or closing on an idle connection: it's done for */
         fail(c, err ? err : DP_ECLOSED, "idle upstream connection closed");
         return;
@@ -247,6 +241,10 @@ static void on_sock_read(dp_sock_t *sock, int err)
             dp_buf_consume(&sock->in, (size_t)r); /* interim response: we sent our own 100 */
             continue;
         }
+        if (resp.status == 101 && !c->upgrade_requested) {
+            fail(c, DP_ERR, "101 response to a request without upgrade");
+            return;
+        }
         /* header names are case-insensitive: lowercase them in place (we own the buffer) */
         dp_header_t hdrs[MAX_RESP_HEADERS];
         for (size_t i = 0; i < resp.num_headers; i++) {
@@ -263,12 +261,18 @@ static void on_sock_read(dp_sock_t *sock, int err)
         c->resp_keep_alive = resp.keep_alive;
         int64_t cl = -1;
         bool end = false;
-        if (resp.body == DP_H1_BODY_LENGTH) {
+        if (resp.status == 101) {
+            /* the upgrade is accepted: from here on every byte is the
+             * tunnel's, and the server's EOF ends it */
+            c->tunnel = true;
+            c->body_kind = DP_H1_BODY_UNTIL_CLOSE;
+            c->resp_keep_alive = false;
+        } else if (resp.body == DP_H1_BODY_LENGTH) {
             c->body_left = resp.content_length;
             cl = (int64_t)resp.content_length;
             end = resp.content_length == 0;
         } else if (resp.body == DP_H1_BODY_NONE) {
-            cl = 0;
+            cl = c->request_was_head && resp.content_length > 0 ? (int64_t)resp.content_length : 0;
             end = true;
         } else if (resp.body == DP_H1_BODY_CHUNKED) {
             dp_h1_chunked_init(&c->chunked);
@@ -292,3 +296,190 @@ static void on_sock_read(dp_sock_t *sock, int err)
     if (err && !c->resp_done)
         fail(c, err, "upstream connection closed");
 }
+
+/* --- the upstream codec interface (upconn.h) ----------------------------- */
+
+static dp_h1_client_t *of_stream(const dp_upstream_stream_t *st)
+{
+    return (dp_h1_client_t *)st->conn;
+}
+
+static void a_on_head(void *ctx, int status, dp_headers_t *h, int64_t content_length, bool end_stream)
+{
+    dp_h1_client_t *c = ctx;
+    c->ucbs->on_head(c->uctx, status, h, content_length, end_stream);
+}
+
+static void a_on_body(void *ctx, const char *data, size_t len, bool end_stream)
+{
+    dp_h1_client_t *c = ctx;
+    c->ucbs->on_body(c->uctx, data, len, end_stream);
+}
+
+static void a_on_error(void *ctx, int err, bool got_bytes, const char *detail)
+{
+    dp_h1_client_t *c = ctx;
+    dp_upstream_reset_t r = err == DP_ERR ? DP_UPSTREAM_RESET_PROTOCOL : DP_UPSTREAM_RESET_CONNECTION;
+    c->ucbs->on_error(c->uctx, r, got_bytes, detail);
+}
+
+static void a_on_drain(void *ctx)
+{
+    dp_h1_client_t *c = ctx;
+    if (c->drain_wanted && dp_sock_pending(c->super.sock) <= DP_STREAM_LOW_WATERMARK) {
+        c->drain_wanted = false;
+        if (c->ucbs->on_drain)
+            c->ucbs->on_drain(c->uctx);
+    }
+}
+
+static const dp_h1_client_cbs_t adapter_cbs = {
+    .on_head = a_on_head,
+    .on_body = a_on_body,
+    .on_error = a_on_error,
+    .on_drain = a_on_drain,
+};
+
+static dp_upstream_stream_t *h1_bind(dp_upconn_t *uc, const dp_upstream_cbs_t *cbs, void *ctx)
+{
+    dp_h1_client_t *c = (dp_h1_client_t *)uc;
+    dp_h1_client_bind(c, &adapter_cbs, c, false);
+    c->ucbs = cbs;
+    c->uctx = ctx;
+    return &c->stream;
+}
+
+static void put(dp_buf_t *b, const char *p, size_t n)
+{
+    dp_buf_append(b, p, n);
+}
+
+/* Connection-specific headers never go upstream whatever the HCM left. */
+static bool hop_by_hop(dp_slice_t n)
+{
+    switch (n.len) {
+    case 7: return memcmp(n.base, "upgrade", 7) == 0;
+    case 10: return memcmp(n.base, "connection", 10) == 0 || memcmp(n.base, "keep-alive", 10) == 0;
+    case 14: return memcmp(n.base, "content-length", 14) == 0;
+    case 16: return memcmp(n.base, "proxy-connection", 16) == 0;
+    case 17: return memcmp(n.base, "transfer-encoding", 17) == 0;
+    default: return false;
+    }
+}
+
+static void h1_send_head(dp_upstream_stream_t *st, const dp_upstream_head_t *h)
+{
+    dp_h1_client_t *c = of_stream(st);
+    dp_buf_t *out = &c->super.sock->out;
+    c->request_was_head = h->method.len == 4 && memcmp(h->method.base, "HEAD", 4) == 0;
+    put(out, h->method.base, h->method.len);
+    put(out, " ", 1);
+    put(out, h->path.base, h->path.len);
+    put(out, " HTTP/1.1\r\nhost: ", 17);
+    put(out, h->authority.base, h->authority.len);
+    put(out, "\r\n", 2);
+    for (size_t i = 0; h->headers && i < h->headers->n; i++) {
+        const dp_header_t *x = &h->headers->v[i];
+        if (hop_by_hop(x->name))
+            continue;
+        put(out, x->name.base, x->name.len);
+        put(out, ": ", 2);
+        put(out, x->value.base, x->value.len);
+        put(out, "\r\n", 2);
+    }
+    if (h->upgrade.len > 0) {
+        c->upgrade_requested = true;
+        put(out, "connection: upgrade\r\nupgrade: ", 30);
+        put(out, h->upgrade.base, h->upgrade.len);
+        put(out, "\r\n", 2);
+    } else if (h->content_length > 0) {
+        char cl[48];
+        memcpy(cl, "content-length: ", 16);
+        size_t n = 16 + dp_u64toa((uint64_t)h->content_length, cl + 16);
+        cl[n++] = '\r';
+        cl[n++] = '\n';
+        put(out, cl, n);
+    } else if (h->content_length < 0 && !h->end_stream) {
+        c->req_chunked = true;
+        put(out, "transfer-encoding: chunked\r\n", 28);
+    }
+    put(out, "\r\n", 2);
+    dp_sock_queued(c->super.sock);
+    if (h->end_stream && h->upgrade.len == 0)
+        c->req_done = true;
+}
+
+static void h1_send_body(dp_upstream_stream_t *st, const char *data, size_t len, bool end_stream)
+{
+    dp_h1_client_t *c = of_stream(st);
+    if (c->state == DP_H1C_CLOSED || c->req_done)
+        return;
+    if (len > 0) {
+        if (c->req_chunked) {
+            char hdr[24];
+            size_t n = dp_u64tohex(len, hdr);
+            hdr[n++] = '\r';
+            hdr[n++] = '\n';
+            struct iovec iov[3] = {{hdr, n}, {(void *)data, len}, {"\r\n", 2}};
+            dp_sock_write(c->super.sock, iov, 3);
+        } else {
+            struct iovec iov = {(void *)data, len};
+            dp_sock_write(c->super.sock, &iov, 1);
+        }
+    }
+    if (end_stream) {
+        c->req_done = true;
+        if (c->req_chunked) {
+            struct iovec iov = {"0\r\n\r\n", 5};
+            dp_sock_write(c->super.sock, &iov, 1);
+        } else if (c->tunnel) {
+            dp_sock_shutdown(c->super.sock); /* the client's half-close, passed on */
+        }
+    }
+    if (dp_sock_pending(c->super.sock) >= DP_STREAM_HIGH_WATERMARK)
+        c->drain_wanted = true;
+}
+
+static void h1_send_trailers(dp_upstream_stream_t *st, const dp_headers_t *h)
+{
+    (void)h; /* HTTP/1.1 upstreams get no trailers (a chunked trailer section is rarely understood) */
+    h1_send_body(st, NULL, 0, true);
+}
+
+static size_t h1_pending(const dp_upstream_stream_t *st)
+{
+    return dp_h1_client_pending(of_stream(st));
+}
+
+static void h1_read(dp_upstream_stream_t *st, bool enable)
+{
+    dp_h1_client_read(of_stream(st), enable);
+}
+
+static bool h1_detach(dp_upstream_stream_t *st)
+{
+    return dp_h1_client_detach(of_stream(st));
+}
+
+static uint32_t h1_max_streams(const dp_upconn_t *uc)
+{
+    return uc->closed ? 0 : 1;
+}
+
+static void h1_close(dp_upconn_t *uc)
+{
+    dp_h1_client_close((dp_h1_client_t *)uc);
+}
+
+const dp_upconn_ops_t dp_h1_client_ops = {
+    .name = "http/1.1",
+    .bind = h1_bind,
+    .send_head = h1_send_head,
+    .send_body = h1_send_body,
+    .send_trailers = h1_send_trailers,
+    .pending = h1_pending,
+    .read = h1_read,
+    .detach = h1_detach,
+    .max_streams = h1_max_streams,
+    .close = h1_close,
+};
