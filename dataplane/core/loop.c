@@ -11,8 +11,7 @@ static void on_prepare(struct ev_loop *ev, ev_prepare *w, int revents)
     (void)w;
     (void)revents;
     dp_loop_t *l = dp_loop_of(ev);
-    dp_sock__flush_all(l);
-    dp_sock__reap(l);
+    dp_sock__flush_all(l); /* before the frees: closed sockets may be queued */
     for (size_t i = 0; i < l->n_deferred; i++)
         free(l->deferred[i]);
     l->n_deferred = 0;
@@ -27,11 +26,17 @@ void dp_loop_defer_free(dp_loop_t *l, void *p)
     l->deferred[l->n_deferred++] = p;
 }
 
+void dp_loop__grow_flush(dp_loop_t *l)
+{
+    l->cap_flush = l->cap_flush ? l->cap_flush * 2 : 64;
+    l->flush = dp_xrealloc(l->flush, l->cap_flush * sizeof(*l->flush));
+}
+
 void dp_loop_init(dp_loop_t *l, struct ev_loop *ev, void *owner)
 {
     l->ev = ev;
-    l->flush_head = NULL;
-    l->dead_head = NULL;
+    l->flush = NULL;
+    l->n_flush = l->cap_flush = 0;
     l->owner = owner;
     l->deferred = NULL;
     l->n_deferred = l->cap_deferred = 0;
@@ -47,6 +52,9 @@ void dp_loop_dispose(dp_loop_t *l)
     on_prepare(l->ev, &l->flush_watcher, 0);
     free(l->deferred);
     l->deferred = NULL;
+    free(l->flush);
+    l->flush = NULL;
+    l->n_flush = l->cap_flush = 0;
     ev_ref(l->ev);
     ev_prepare_stop(l->ev, &l->flush_watcher);
 }

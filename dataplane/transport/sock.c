@@ -13,8 +13,9 @@
 #define DIRECT_WRITE_MIN 8192 /* below this, coalesce into the output queue */
 #define READS_PER_EVENT 4
 
-static void on_io_read(struct ev_loop *ev, ev_io *w, int revents);
-static void on_io_write(struct ev_loop *ev, ev_io *w, int revents);
+static void on_io(struct ev_loop *ev, ev_io *w, int revents);
+static void io_update(dp_sock_t *s);
+static void feed(dp_sock_t *s, bool rd);
 
 static dp_sock_t *sock_alloc(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops)
 {
@@ -23,10 +24,8 @@ static dp_sock_t *sock_alloc(dp_loop_t *loop, int fd, const dp_transport_ops_t *
     s->fd = fd;
     s->tops = tops;
     s->read_limit = DP_BUF_CHUNK;
-    ev_io_init(&s->rio, on_io_read, fd, EV_READ);
-    ev_io_init(&s->wio, on_io_write, fd, EV_WRITE);
-    s->rio.data = s;
-    s->wio.data = s;
+    ev_io_init(&s->io, on_io, fd, EV_READ);
+    s->io.data = s;
     return s;
 }
 
@@ -37,9 +36,9 @@ dp_sock_t *dp_sock_new(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     dp_sock_t *s = sock_alloc(loop, fd, tops);
     socklen_t l = sizeof(s->peer);
-    getpeername(fd, (struct sockaddr *)&s->peer, &l);
+    getpeername(fd, &s->peer.sa, &l);
     l = sizeof(s->local);
-    getsockname(fd, (struct sockaddr *)&s->local, &l);
+    getsockname(fd, &s->local.sa, &l);
     return s;
 }
 
@@ -51,43 +50,95 @@ dp_sock_t *dp_sock_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     dp_sock_t *s = sock_alloc(loop, fd, &dp_transport_raw);
-    memcpy(&s->peer, addr, len);
+    if (len <= sizeof(s->peer))
+        memcpy(&s->peer, addr, len);
+    else
+        s->peer.sa.sa_family = addr->sa_family;
     s->on_connect = on_connect;
     s->connecting = 1;
     if (connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
         /* report asynchronously, like every other connect outcome */
         s->write_error = 1;
-        ev_feed_event(loop->ev, &s->wio, EV_WRITE);
+        feed(s, false);
         return s;
     }
-    ev_io_start(loop->ev, &s->wio);
+    s->wr_armed = 1;
+    io_update(s);
     return s;
 }
 
-/* (Re)starts a watcher on the readiness its transport waits for: a TLS
- * read may wait for writability and a write for readability. Nothing
- * while the transport drives the fd itself (handshake). */
-static void arm(dp_sock_t *s, ev_io *w, int events)
+/* The one watcher waits for the union of what each side waits for: the
+ * read side (rd_armed) for readability, or writability when a TLS read
+ * must send first (rd_on_write); the write side (wr_armed) for
+ * writability, or readability (wr_on_read). libev needs a stop/start to
+ * change the events, and a stop drops the watcher's pending events, so
+ * the callbacks fed by feed() are fed again. */
+static void io_update(dp_sock_t *s)
 {
-    if (s->transport_busy)
+    int events = 0;
+    if (s->rd_armed)
+        events |= s->rd_on_write ? EV_WRITE : EV_READ;
+    if (s->wr_armed)
+        events |= s->wr_on_read ? EV_READ : EV_WRITE;
+    struct ev_loop *ev = s->loop->ev;
+    bool active = ev_is_active(&s->io);
+    if (active && (s->io.events & (EV_READ | EV_WRITE)) == events)
         return;
-    if (ev_is_active(w)) {
-        if ((w->events & (EV_READ | EV_WRITE)) == events)
-            return;
-        ev_io_stop(s->loop->ev, w);
+    if (active)
+        ev_io_stop(ev, &s->io);
+    if (events) {
+        ev_io_set(&s->io, s->fd, events);
+        ev_io_start(ev, &s->io);
     }
-    ev_io_set(w, s->fd, events);
-    ev_io_start(s->loop->ev, w);
+    if (active && (s->feed_rd || s->feed_wr))
+        ev_feed_event(ev, &s->io, EV_CUSTOM);
 }
 
+/* Runs the read (or write) side from the loop, without fd readiness. */
+static void feed(dp_sock_t *s, bool rd)
+{
+    if (rd)
+        s->feed_rd = 1;
+    else
+        s->feed_wr = 1;
+    ev_feed_event(s->loop->ev, &s->io, EV_CUSTOM);
+}
+
+/* (Re)arms a side on the readiness its transport waits for: a TLS read
+ * may wait for writability and a write for readability. Nothing while the
+ * transport drives the fd itself (handshake). */
 static void arm_read(dp_sock_t *s)
 {
-    arm(s, &s->rio, s->read_wants_write ? EV_WRITE : EV_READ);
+    if (s->transport_busy || (s->rd_armed && s->rd_on_write == s->read_wants_write))
+        return; /* already waiting for that */
+    s->rd_armed = 1;
+    s->rd_on_write = s->read_wants_write;
+    io_update(s);
 }
 
 static void arm_write(dp_sock_t *s)
 {
-    arm(s, &s->wio, s->write_wants_read ? EV_READ : EV_WRITE);
+    if (s->transport_busy || (s->wr_armed && s->wr_on_read == s->write_wants_read))
+        return;
+    s->wr_armed = 1;
+    s->wr_on_read = s->write_wants_read;
+    io_update(s);
+}
+
+static void disarm_read(dp_sock_t *s)
+{
+    if (s->rd_armed) {
+        s->rd_armed = 0;
+        io_update(s);
+    }
+}
+
+static void disarm_write(dp_sock_t *s)
+{
+    if (s->wr_armed) {
+        s->wr_armed = 0;
+        io_update(s);
+    }
 }
 
 static void queue_flush(dp_sock_t *s)
@@ -95,8 +146,7 @@ static void queue_flush(dp_sock_t *s)
     if (s->flush_queued || s->closed)
         return;
     s->flush_queued = 1;
-    s->flush_next = s->loop->flush_head;
-    s->loop->flush_head = s;
+    dp_loop__queue_flush(s->loop, s);
 }
 
 /* Writes as much of `out` as the transport takes. Returns 0, or a negative
@@ -114,8 +164,7 @@ static int flush_out(dp_sock_t *s)
             return (int)n;
         dp_buf_consume(&s->out, (size_t)n);
     }
-    if (ev_is_active(&s->wio))
-        ev_io_stop(s->loop->ev, &s->wio);
+    disarm_write(s);
     if (s->shutdown_after_flush && !s->transport_busy) {
         s->shutdown_after_flush = 0;
         s->tops->shutdown(s);
@@ -127,10 +176,9 @@ static void write_failed(dp_sock_t *s)
 {
     s->write_error = 1;
     dp_buf_free(&s->out);
-    if (ev_is_active(&s->wio))
-        ev_io_stop(s->loop->ev, &s->wio);
+    disarm_write(s);
     /* surfaces through the read callback on the next iteration */
-    ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+    feed(s, true);
 }
 
 void dp_sock_write(dp_sock_t *s, const struct iovec *iov, int iovcnt)
@@ -163,7 +211,7 @@ void dp_sock_write(dp_sock_t *s, const struct iovec *iov, int iovcnt)
         size_t off = i == skip ? skip_off : 0;
         dp_buf_append(&s->out, (const char *)iov[i].iov_base + off, iov[i].iov_len - off);
     }
-    if (!ev_is_active(&s->wio))
+    if (!s->wr_armed)
         queue_flush(s);
 }
 
@@ -177,9 +225,9 @@ void dp_sock_flush(dp_sock_t *s)
 
 void dp_sock__flush_all(dp_loop_t *l)
 {
-    while (l->flush_head) {
-        dp_sock_t *s = l->flush_head;
-        l->flush_head = s->flush_next;
+    /* on_drain may queue more (l->flush may move): index, not pointer */
+    for (size_t i = 0; i < l->n_flush; i++) {
+        dp_sock_t *s = l->flush[i];
         s->flush_queued = 0;
         if (s->closed || s->connecting)
             continue;
@@ -189,6 +237,7 @@ void dp_sock__flush_all(dp_loop_t *l)
         if (before > 0 && s->out.len == 0 && !s->write_error && s->on_drain && !s->closed)
             s->on_drain(s, 0);
     }
+    l->n_flush = 0;
 }
 
 void dp_sock_shutdown(dp_sock_t *s)
@@ -202,21 +251,18 @@ void dp_sock_shutdown(dp_sock_t *s)
     s->shutdown_after_flush = 1; /* after the output, or the TLS handshake */
 }
 
-static void on_io_write(struct ev_loop *ev, ev_io *w, int revents)
+static void on_writable(dp_sock_t *s)
 {
-    (void)ev;
-    (void)revents;
-    dp_sock_t *s = w->data;
     if (s->connecting) {
         int err = 0;
         socklen_t l = sizeof(err);
         if (s->write_error || getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
             err = s->write_error ? ECONNREFUSED : errno;
         s->connecting = 0;
-        ev_io_stop(s->loop->ev, &s->wio);
+        disarm_write(s);
         if (err == 0) {
             l = sizeof(s->local);
-            getsockname(s->fd, (struct sockaddr *)&s->local, &l);
+            getsockname(s->fd, &s->local.sa, &l);
         }
         s->write_error = 0;
         s->on_connect(s, err == 0 ? 0 : DP_ECLOSED);
@@ -232,16 +278,12 @@ static void on_io_write(struct ev_loop *ev, ev_io *w, int revents)
         s->on_drain(s, 0);
 }
 
-static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
+static void on_readable(dp_sock_t *s)
 {
-    (void)ev;
-    (void)revents;
-    dp_sock_t *s = w->data;
     if (s->closed)
         return;
     if (s->write_error) {
-        if (ev_is_active(&s->rio))
-            ev_io_stop(s->loop->ev, &s->rio);
+        disarm_read(s);
         if (s->on_read)
             s->on_read(s, DP_ECLOSED);
         return;
@@ -276,8 +318,8 @@ static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
     }
     if (s->in.len == 0 && !got && s->in.base) /* reserve with nothing read: give the chunk back */
         dp_buf_free(&s->in);
-    if (s->in.len >= s->read_limit && ev_is_active(&s->rio))
-        ev_io_stop(s->loop->ev, &s->rio); /* backpressure: the codec restarts us */
+    if (s->in.len >= s->read_limit)
+        disarm_read(s); /* backpressure: the codec restarts us */
     /* also when fed with buffered data after a pause (dp_sock_read_start) */
     if (got || err || s->in.len > 0)
         s->on_read(s, err);
@@ -285,16 +327,30 @@ static void on_io_read(struct ev_loop *ev, ev_io *w, int revents)
     if (!s->closed && s->reading && !err && s->in.len < s->read_limit) {
         arm_read(s);
         if (s->transport_buffered || s->end_pending) /* what the fd will not announce */
-            ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+            feed(s, true);
     }
     /* a write waiting for the peer's data may have been unblocked by what
      * this read processed, while the fd has nothing more to signal */
     if (!s->closed && s->write_wants_read && s->out.len > 0 && !s->write_error) {
         s->write_wants_read = 0;
-        if (ev_is_active(&s->wio))
-            ev_io_stop(s->loop->ev, &s->wio);
+        disarm_write(s);
         queue_flush(s);
     }
+}
+
+/* Which side the event is for: the events each armed side waits for,
+ * and fed callbacks. Write first: a connect completes before reads. */
+static void on_io(struct ev_loop *ev, ev_io *w, int revents)
+{
+    (void)ev;
+    dp_sock_t *s = w->data;
+    bool wr = s->feed_wr || (s->wr_armed && (revents & (s->wr_on_read ? EV_READ : EV_WRITE)));
+    bool rd = s->feed_rd || (s->rd_armed && (revents & (s->rd_on_write ? EV_WRITE : EV_READ)));
+    s->feed_wr = s->feed_rd = 0;
+    if (wr)
+        on_writable(s);
+    if (rd)
+        on_readable(s);
 }
 
 void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read)
@@ -304,7 +360,7 @@ void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read)
     if (s->closed)
         return;
     if (s->write_error) {
-        ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+        feed(s, true);
         return;
     }
     if (s->in.len < s->read_limit)
@@ -312,22 +368,20 @@ void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read)
     /* deliver what was buffered while paused (here or in the transport),
      * from the loop */
     if (s->in.len > 0 || ((s->transport_buffered || s->end_pending) && !s->transport_busy))
-        ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+        feed(s, true);
 }
 
 void dp_sock_queued(dp_sock_t *s)
 {
-    if (!ev_is_active(&s->wio))
+    if (!s->wr_armed)
         queue_flush(s);
 }
 
 void dp_sock__transport_busy(dp_sock_t *s)
 {
     s->transport_busy = 1;
-    if (ev_is_active(&s->rio))
-        ev_io_stop(s->loop->ev, &s->rio);
-    if (ev_is_active(&s->wio))
-        ev_io_stop(s->loop->ev, &s->wio);
+    s->rd_armed = s->wr_armed = 0;
+    io_update(s);
 }
 
 void dp_sock__transport_ready(dp_sock_t *s)
@@ -338,7 +392,7 @@ void dp_sock__transport_ready(dp_sock_t *s)
     if (s->reading && s->in.len < s->read_limit)
         arm_read(s);
     if (s->reading && (s->in.len > 0 || s->transport_buffered || s->end_pending))
-        ev_feed_event(s->loop->ev, &s->rio, EV_READ);
+        feed(s, true);
     if ((s->out.len > 0 || s->shutdown_after_flush) && !s->connecting)
         queue_flush(s);
 }
@@ -346,8 +400,7 @@ void dp_sock__transport_ready(dp_sock_t *s)
 void dp_sock_read_stop(dp_sock_t *s)
 {
     s->reading = 0;
-    if (ev_is_active(&s->rio))
-        ev_io_stop(s->loop->ev, &s->rio);
+    disarm_read(s);
 }
 
 void dp_sock_close(dp_sock_t *s)
@@ -355,25 +408,15 @@ void dp_sock_close(dp_sock_t *s)
     if (s->closed)
         return;
     s->closed = 1;
-    ev_io_stop(s->loop->ev, &s->rio);
-    ev_io_stop(s->loop->ev, &s->wio);
-    ev_clear_pending(s->loop->ev, &s->rio);
-    ev_clear_pending(s->loop->ev, &s->wio);
+    ev_io_stop(s->loop->ev, &s->io);
+    ev_clear_pending(s->loop->ev, &s->io);
+    s->rd_armed = s->wr_armed = s->feed_rd = s->feed_wr = 0;
     if (s->tops->dispose)
         s->tops->dispose(s);
     close(s->fd);
     s->fd = -1;
     dp_buf_free(&s->in);
     dp_buf_free(&s->out);
-    s->dead_next = s->loop->dead_head;
-    s->loop->dead_head = s;
-}
-
-void dp_sock__reap(dp_loop_t *l)
-{
-    while (l->dead_head) {
-        dp_sock_t *s = l->dead_head;
-        l->dead_head = s->dead_next;
-        free(s);
-    }
+    /* freed after this iteration's flush, which may still list it */
+    dp_loop_defer_free(s->loop, s);
 }

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -21,10 +23,25 @@ typedef struct dp_sock dp_sock_t;
 /* err is 0, or a negative DP_E* (DP_ECLOSED on EOF). */
 typedef void (*dp_sock_cb)(dp_sock_t *s, int err);
 
+/* An IPv4 or IPv6 socket address, read as `(struct sockaddr *)&u`: 28
+ * bytes where sockaddr_storage takes 128, for every connection. Another
+ * family's address (a socketpair's, in tests) is cut to fit: only its
+ * sa_family is reliable. */
+typedef union dp_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} dp_sockaddr_t;
+
+/* Laid out for idle connections (224 bytes, glibc's 240-byte malloc
+ * chunk): one ev_io serves both directions, 32-bit buffer offsets, flags
+ * as bits, short addresses; no list links (the flush list is an array in
+ * the loop, closed sockets go to dp_loop_defer_free). */
 struct dp_sock {
     dp_loop_t *loop;
-    int fd;
-    ev_io rio, wio;
+    /* One watcher for both directions, its events the union of what the
+     * read side and the write side wait for (sock.c's io_update()). */
+    ev_io io;
     const dp_transport_ops_t *tops;
     void *tctx;
     dp_buf_t in;  /* received bytes not yet consumed by the codec */
@@ -33,9 +50,8 @@ struct dp_sock {
     dp_sock_cb on_drain;   /* `out` became empty (optional) */
     dp_sock_cb on_connect; /* outgoing connect finished (err 0 or failure) */
     void *data;            /* the owner's */
-    size_t read_limit;     /* stop reading while in.len >= read_limit */
-    dp_sock_t *flush_next; /* dp_loop_t.flush_head list */
-    dp_sock_t *dead_next;
+    int fd;
+    uint32_t read_limit; /* stop reading while in.len >= read_limit */
     unsigned reading : 1;   /* read_start called and not stopped */
     unsigned flush_queued : 1;
     unsigned connecting : 1;
@@ -52,9 +68,13 @@ struct dp_sock {
     /* the transport holds received input that the fd will not signal
      * (decrypted records read ahead): deliver it without waiting */
     unsigned transport_buffered : 1;
-    unsigned end_pending : 1;      /* EOF/error read with data: reported on the next round */
-    struct sockaddr_storage peer;  /* remote address */
-    struct sockaddr_storage local; /* local address */
+    unsigned end_pending : 1; /* EOF/error read with data: reported on the next round */
+    /* sock.c's watcher state: which side waits on the fd and for what,
+     * and callbacks fed to the loop (ev_feed_event) but not yet run */
+    unsigned rd_armed : 1, rd_on_write : 1, wr_armed : 1, wr_on_read : 1;
+    unsigned feed_rd : 1, feed_wr : 1;
+    dp_sockaddr_t peer;  /* remote address */
+    dp_sockaddr_t local; /* local address */
 };
 
 /* Wraps an accepted or connecting fd (made non-blocking here). */
@@ -91,8 +111,7 @@ void dp_sock_close(dp_sock_t *s);
 void dp_sock__transport_busy(dp_sock_t *s);
 void dp_sock__transport_ready(dp_sock_t *s);
 
-/* Loop hook: frees sockets closed during this iteration. */
-void dp_sock__reap(dp_loop_t *loop);
+/* Loop hook: writes the output queued during this iteration. */
 void dp_sock__flush_all(dp_loop_t *loop);
 
 #endif
