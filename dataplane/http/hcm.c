@@ -703,7 +703,9 @@ void dp_stream_on_headers(dp_stream_t *s)
     }
     bool edge = h->use_remote_address && !is_internal_addr(s->peer);
     if (h->use_remote_address || dp_headers_find(&s->req_headers, "x-forwarded-proto", 17, 0) < 0)
-        dp_headers_set(&s->req_headers, DP_SLICE_LIT("x-forwarded-proto"), s->scheme);
+        /* from the connection, not from what an h2 client claims in :scheme */
+        dp_headers_set(&s->req_headers, DP_SLICE_LIT("x-forwarded-proto"),
+                       s->tls ? DP_SLICE_LIT("https") : DP_SLICE_LIT("http"));
 
     /* x-request-id */
     const dp_slice_t *rid = dp_headers_get(&s->req_headers, "x-request-id", 12);

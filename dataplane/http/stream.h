@@ -5,10 +5,10 @@
  *   codec --dp_stream_on_headers/on_body/on_writable/on_abort--> hcm
  *   hcm/filters/router --ops->send_head/send_body/...--> codec
  *
- * Lifetime: the codec owns the memory (h1 embeds one stream per
- * connection). It calls dp_stream_init() before filling the request and
- * dp_stream_dispose() after the response is complete or the stream reset;
- * dispose detaches the upstream, writes the access log and releases
+ * Lifetime: the codec owns the memory (h1 takes one from a per-thread
+ * free list per request, h2 embeds one in each stream object). It calls
+ * dp_stream_init() before filling the request and dp_stream_dispose()
+ * after the response is complete or the stream reset; dispose detaches the upstream, writes the access log and releases
  * the snapshot reference. */
 #ifndef DP_HTTP_STREAM_H
 #define DP_HTTP_STREAM_H
