@@ -31,7 +31,8 @@ S=64a1f0c2e4b5d6a7b8c9d0f2
 B=node-us.containers.example.test
 cat <<TXT
 
-The data plane listens on 127.0.0.1:10000 (admin 127.0.0.1:9901); control-stub
+The data plane listens on 127.0.0.1:10000 and HTTPS 127.0.0.1:10443 (admin
+127.0.0.1:9901); control-stub
 serves examples/fleet/demo.yaml (ADS 127.0.0.1:18000, status 127.0.0.1:18001).
 Edit the fleet file and watch the answers change. Try:
 
@@ -49,6 +50,11 @@ Edit the fleet file and watch the answers change. Try:
   # 400: a malformed container host; 404: an unknown service
   curl -i -H 'Host: $P-xyz-terminal-1.$B' http://127.0.0.1:10000/
   curl -i -u dev:demo-password -H 'Host: $P-$C-nosuch-1.$B' http://127.0.0.1:10000/
+  # HTTPS (HTTP/2 by ALPN; the certificate by SNI, sent over SDS by control-stub)
+  curl -i -u dev:demo-password --cacert examples/fleet/certs/ca.pem \
+       --resolve '$P-$C-http-8080-1.$B:10443:127.0.0.1' https://$P-$C-http-8080-1.$B:10443/hello
+  curl -i -u dev:demo-password --cacert examples/fleet/certs/ca.pem \
+       --resolve 'shop.example.com:10443:127.0.0.1' https://shop.example.com:10443/
   # what the control plane knows: per-type ACKs, versions
   curl -s http://127.0.0.1:18001/status
 
