@@ -333,13 +333,15 @@ static size_t json_escape(char *out, const char *in, size_t n)
     return o;
 }
 
-void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t len, const char *ctype,
-                          const dp_headers_t *extra)
+/* What every local reply starts with: a stream that already sent its head
+ * can only be reset (returns false); else the upstream is let go and the
+ * response headers start from `extra`. */
+static bool reply_begin(dp_stream_t *s, const dp_headers_t *extra)
 {
     if (s->head_sent) {
         s->response_flags |= DP_RF_LR;
         s->ops->reset(s);
-        return;
+        return false;
     }
     if (s->up)
         dp_router_detach(s);
@@ -347,6 +349,14 @@ void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t l
     if (extra)
         for (size_t i = 0; i < extra->n; i++)
             dp_headers_add(&s->resp_headers, extra->v[i].name, extra->v[i].value);
+    return true;
+}
+
+void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t len, const char *ctype,
+                          const dp_headers_t *extra)
+{
+    if (!reply_begin(s, extra))
+        return;
     if (len > 0 && ctype)
         dp_headers_set(&s->resp_headers, DP_SLICE_LIT("content-type"), dp_slice_cstr(ctype));
     /* route / vhost / route-config response_headers_to_add apply to local replies too */
@@ -366,17 +376,8 @@ void dp_stream_send_reply(dp_stream_t *s, int status, const char *body, size_t l
  * HTTP 200, grpc-status from the HTTP status, grpc-message. */
 static void grpc_local_reply(dp_stream_t *s, int status, const char *msg, const dp_headers_t *extra)
 {
-    if (s->head_sent) {
-        s->response_flags |= DP_RF_LR;
-        s->ops->reset(s);
+    if (!reply_begin(s, extra))
         return;
-    }
-    if (s->up)
-        dp_router_detach(s);
-    dp_headers_clear(&s->resp_headers);
-    if (extra)
-        for (size_t i = 0; i < extra->n; i++)
-            dp_headers_add(&s->resp_headers, extra->v[i].name, extra->v[i].value);
     char *code = dp_arena_printf(&s->arena, NULL, "%d", dp_grpc_status_of_http(status));
     dp_headers_set(&s->resp_headers, DP_SLICE_LIT("content-type"), DP_SLICE_LIT("application/grpc"));
     dp_headers_set(&s->resp_headers, DP_SLICE_LIT("grpc-status"), dp_slice_cstr(code));
