@@ -41,6 +41,7 @@ struct dp_pool {
     uint32_t max_pending, max_connections, max_rpc;
     dp_h2_client_opts_t h2;
     dp_tls_ctx_t *tls; /* ref held */
+    bool tls_waiting;  /* TLS configured, its SDS secret not arrived: never connect in plaintext */
     char *sni;
     bool retired; /* its cluster or endpoint left the config */
     bool closing; /* the table is being freed: no new connection */
@@ -152,6 +153,7 @@ static void settings_from(dp_pool_t *p, const dp_cluster_cfg_t *c)
     p->h2.h2 = c->h2;
     p->h2.window_limit = c->per_connection_buffer_limit_bytes;
     p->h2.tls = c->tls != NULL;
+    p->tls_waiting = c->tls == NULL && c->n_sds_names > 0;
     if (p->tls != c->tls) {
         dp_tls_ctx_unref(p->tls);
         p->tls = c->tls ? dp_tls_ctx_ref(c->tls) : NULL;
@@ -624,13 +626,15 @@ static void on_tcp_connect(dp_sock_t *sock, int err)
 /* Returns false when no socket could be made (the oldest waiter failed). */
 static bool connect_start(dp_pool_t *p)
 {
-    dp_sock_t *sock =
-        dp_sock_connect(&p->w->loop, (const struct sockaddr *)&p->addr, p->addrlen, on_tcp_connect);
+    dp_sock_t *sock = p->tls_waiting ? NULL
+                                     : dp_sock_connect(&p->w->loop, (const struct sockaddr *)&p->addr, p->addrlen,
+                                                       on_tcp_connect);
     if (sock == NULL) {
         dp_stat_inc(p->rt->cx_connect_fail);
         dp_pool_waiter_t *w = wait_pop(p);
         if (w)
-            waiter_call(w, NULL, DP_ECLOSED, "cannot create upstream socket");
+            waiter_call(w, NULL, DP_ECLOSED,
+                        p->tls_waiting ? "TLS context not ready" : "cannot create upstream socket");
         return false;
     }
     pconnect_t *pc = dp_xcalloc(1, sizeof(*pc));
