@@ -566,11 +566,11 @@ stop_dp2() {
 # docs/containers.md: the catalogue is subscribed once a listener in force
 # (static or dynamic) runs the filter, so static listeners alone should do.
 boot2 >boot2.yaml
-start_dp2 boot2.yaml 60
+start_dp2 boot2.yaml 200
 if [ "$ready2" = 1 ]; then
     ok "[xff] static listeners alone: their containers filter gets the stub's catalogue over ADS"
 else
-    fail "[xff] static listeners alone: their containers filter gets the stub's catalogue over ADS (no catalogue after 3 s)"
+    fail "[xff] static listeners alone: their containers filter gets the stub's catalogue over ADS (no catalogue after 10 s)"
     stop_dp2
     # the rows below still run: CDS on the same stream makes the data plane
     # look at its subscriptions (the stub's cluster 'containers' goes unused)
