@@ -56,6 +56,7 @@ static const ProtobufCMessageDescriptor *const typereg_table[] = {
     &envoy__config__bootstrap__v3__bootstrap__descriptor,
     &envoy__config__bootstrap__v3__bootstrap__dynamic_resources__descriptor,
     &envoy__config__bootstrap__v3__bootstrap__static_resources__descriptor,
+    &envoy__config__bootstrap__v3__cluster_manager__descriptor,
     &envoy__config__cluster__v3__circuit_breakers__descriptor,
     &envoy__config__cluster__v3__circuit_breakers__thresholds__descriptor,
     &envoy__config__cluster__v3__cluster__descriptor,
@@ -164,6 +165,9 @@ static const dp_typereg_part_t *const parts[] = {
     &dp_typereg_part_containers,
     &dp_typereg_part_tls,
     &dp_typereg_part_upstreams,
+    &dp_typereg_part_status,
+    &dp_typereg_part_health,
+    &dp_typereg_part_transparent,
 };
 
 #define TYPEREG_MAX 1024

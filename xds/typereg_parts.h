@@ -19,5 +19,8 @@ extern const dp_typereg_part_t dp_typereg_part_rbac;       /* xds/typereg_rbac.c
 extern const dp_typereg_part_t dp_typereg_part_containers; /* xds/typereg_containers.c */
 extern const dp_typereg_part_t dp_typereg_part_tls;        /* xds/typereg_tls.c */
 extern const dp_typereg_part_t dp_typereg_part_upstreams;  /* xds/typereg_upstreams.c */
+extern const dp_typereg_part_t dp_typereg_part_status;     /* xds/typereg_status.c */
+extern const dp_typereg_part_t dp_typereg_part_health;     /* xds/typereg_health.c */
+extern const dp_typereg_part_t dp_typereg_part_transparent; /* xds/typereg_transparent.c */
 
 #endif
