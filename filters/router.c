@@ -1,5 +1,7 @@
 #include "filters/router.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "dataplane/http/stream.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/upstream/cluster.h"
+#include "dataplane/upstream/outcome.h"
 #include "dataplane/upstream/pool.h"
 #include "dataplane/upstream/upconn.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
@@ -38,6 +41,9 @@ struct dp_upstream_req {
     bool upgrade;   /* the request asks for an upgrade (s->upgrade) */
     bool tunnel;    /* the upstream accepted it (101): raw bytes both ways */
     bool resp_done; /* tunnel: the upstream half-closed */
+    bool issued;    /* dp_upstream_issued() told for this attempt, done not yet */
+    dp_upout_t fail; /* what ends the attempt when no response head came */
+    int status;      /* the response head's status, 0 none yet */
     int attempts;
     dp_slice_t path, authority;
 };
@@ -63,8 +69,22 @@ static void timer_stop(up_t *up)
 
 /* Gives the stream and its slot back to the pool. reusable: the exchange
  * completed cleanly (an HTTP/1.1 connection may serve another request). */
+/* Tells the outcome of the attempt, once. Before the stream can end: the
+ * cluster and the endpoint belong to the stream's snapshot (and arena). */
+static void attempt_done(up_t *up)
+{
+    if (!up->issued)
+        return;
+    up->issued = false;
+    if (up->status)
+        dp_upstream_done(up->cluster, up->ep, DP_UPOUT_RESPONSE, up->status);
+    else
+        dp_upstream_done(up->cluster, up->ep, up->fail, 0);
+}
+
 static void drop_conn(up_t *up, bool reusable)
 {
+    attempt_done(up);
     if (up->st) {
         bool clean = dp_upstream_detach(up->st) && reusable;
         up->st = NULL;
@@ -112,6 +132,7 @@ static void on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
     up_t *up = t->data;
     up->timer_on = false;
     dp_stat_inc(up->cluster->rt->rq_timeout);
+    up->fail = DP_UPOUT_TIMEOUT;
     fail_local(up, 504, DP_RF_UT, "upstream request timeout");
 }
 
@@ -238,6 +259,7 @@ static void on_resp_head(void *ctx, int status, dp_headers_t *h, int64_t content
     up_t *up = ctx;
     dp_stream_t *s = up->s;
     up->resp_head_seen = true;
+    up->status = status;
     s->first_upstream_byte_ns = dp_now_ns();
     if (status >= 100 && status < 600)
         dp_stat_inc(up->cluster->rt->rq_xx[status / 100]);
@@ -271,6 +293,7 @@ static void on_resp_head(void *ctx, int status, dp_headers_t *h, int64_t content
     }
     if (end_stream) {
         bool req_done = response_done(up);
+        attempt_done(up); /* the stream (and its snapshot) may end with the head */
         dp_stream_send_head(s, status, rh, content_length, true);
         release(up, req_done);
         return;
@@ -291,6 +314,7 @@ static void on_resp_body(void *ctx, const char *data, size_t len, bool end_strea
     }
     if (end_stream) {
         bool req_done = response_done(up);
+        attempt_done(up);
         dp_stream_send_body(s, data, len, true);
         release(up, req_done);
         return;
@@ -307,6 +331,7 @@ static void on_resp_trailers(void *ctx, dp_headers_t *h)
     up_t *up = ctx;
     dp_stream_t *s = up->s;
     bool req_done = response_done(up);
+    attempt_done(up);
     dp_stream_send_trailers(s, h);
     release(up, req_done);
 }
@@ -334,6 +359,7 @@ static void on_conn_error(void *ctx, dp_upstream_reset_t reason, bool got_bytes,
     up_t *up = ctx;
     dp_stream_t *s = up->s;
     DP_DEBUG("upstream error on cluster %s: %s", up->cluster->name, detail ? detail : "?");
+    up->fail = DP_UPOUT_RESET;
     /* a request the server never processed can go again on another
      * stream: a kept-alive HTTP/1.1 connection the server closed as we
      * reused it, or an HTTP/2 stream refused (REFUSED_STREAM, GOAWAY) */
@@ -386,6 +412,10 @@ static void bind_conn(up_t *up, dp_upconn_t *c)
     up->state = UP_STREAMING;
     up->reused = c->n_assigned > 1;
     up->st = c->ops->bind(c, &up_cbs, up);
+    up->issued = true;
+    up->status = 0;
+    up->fail = DP_UPOUT_CANCELLED;
+    dp_upstream_issued(up->cluster, up->ep);
     s->upstream_start_ns = dp_now_ns();
     dp_upstream_head_t head = {
         .method = s->method,
@@ -431,6 +461,7 @@ static void on_pool_conn(dp_pool_waiter_t *w, dp_upconn_t *c, int err, const cha
         up->st = NULL;
         up->s->response_flags |= DP_RF_UF;
         timer_stop(up);
+        dp_upstream_done(up->cluster, up->ep, DP_UPOUT_CONNECT_FAIL, 0);
         dp_stream_t *s = up->s;
         dp_pool_release(up->pool, NULL, false);
         s->up = NULL;
@@ -469,6 +500,108 @@ static void start_attempt(up_t *up)
         return;
     }
     }
+}
+
+/* --- where the upstream connection comes from ------------------------------ */
+
+/* The client's address for original_src: the connection's peer (listener
+ * filter) or the connection manager's trusted remote address (HTTP
+ * filter). Port 0 unless the listener filter says bind_port. */
+static bool client_addr(const dp_stream_t *s, struct sockaddr_storage *out, socklen_t *len)
+{
+    memset(out, 0, sizeof(*out));
+    if (s->original_src == DP_ORIGSRC_REMOTE_ADDR) {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+        if (inet_pton(AF_INET, s->remote_addr, &a4->sin_addr) == 1) {
+            a4->sin_family = AF_INET;
+            *len = sizeof(*a4);
+            return true;
+        }
+        if (inet_pton(AF_INET6, s->remote_addr, &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            *len = sizeof(*a6);
+            return true;
+        }
+        return false;
+    }
+    if (s->peer == NULL || (s->peer->sa_family != AF_INET && s->peer->sa_family != AF_INET6))
+        return false;
+    *len = s->peer->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    memcpy(out, s->peer, *len);
+    if (!s->listener->original_src_bind_port) {
+        if (out->ss_family == AF_INET)
+            ((struct sockaddr_in *)out)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)out)->sin6_port = 0;
+    }
+    return true;
+}
+
+/* original_src where transparent sockets cannot be had and the listener's
+ * fallback forwards the client address: X-Forwarded-For gets it appended
+ * (unless the connection manager did so already with use_remote_address)
+ * and X-Real-IP is set to it. */
+static void forward_client_address(dp_stream_t *s)
+{
+    char peer[48];
+    const char *addr = s->remote_addr;
+    uint16_t port;
+
+    if (s->original_src == DP_ORIGSRC_PEER && s->peer) {
+        dp_sockaddr_split(s->peer, peer, sizeof(peer), &port);
+        addr = peer;
+    }
+    if (!s->hcm->use_remote_address || s->original_src == DP_ORIGSRC_REMOTE_ADDR)
+        dp_stream_xff_append(s, addr);
+    /* headers outlive this frame: the value goes into the stream's arena */
+    size_t al = strlen(addr);
+    dp_headers_set(&s->req_headers, DP_SLICE_LIT("x-real-ip"), dp_slice(dp_arena_strndup(&s->arena, addr, al), al));
+}
+
+/* Fills *src for the request's upstream connection (original_src, PROXY
+ * header); false: the request cannot go (reply sent). *use: src applies. */
+static bool upstream_source(dp_stream_t *s, const dp_cluster_cfg_t *cl, const dp_endpoint_t *ep, dp_pool_src_t *src,
+                            bool *use)
+{
+    memset(src, 0, sizeof(*src));
+    *use = false;
+    if (s->original_src == DP_ORIGSRC_NONE && s->listener->original_src)
+        s->original_src = DP_ORIGSRC_PEER;
+    if (s->original_src != DP_ORIGSRC_NONE) {
+        if (s->listener->forward_client_address) {
+            forward_client_address(s);
+        } else if (!client_addr(s, &src->bind, &src->bindlen)) {
+            s->response_flags |= DP_RF_UF;
+            dp_stream_local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                                          "original_src: no client IP address", NULL);
+            return false;
+        } else if (src->bind.ss_family != ep->addr.ss_family) {
+            /* a transparent socket speaks one family: an IPv4 client cannot
+             * reach an IPv6-only container from its own address */
+            s->response_flags |= DP_RF_UF;
+            dp_stream_local_reply(s, 503,
+                                  src->bind.ss_family == AF_INET
+                                      ? "upstream connect error or disconnect/reset before headers. reset reason: "
+                                        "original_src: the client is IPv4, the upstream IPv6"
+                                      : "upstream connect error or disconnect/reset before headers. reset reason: "
+                                        "original_src: the client is IPv6, the upstream IPv4",
+                                  NULL);
+            return false;
+        } else {
+            src->mark = s->original_src == DP_ORIGSRC_PEER ? s->listener->original_src_mark : s->original_src_mark;
+            *use = true;
+        }
+    }
+    if (cl->proxy_protocol && s->peer && s->local) {
+        src->pp_version = cl->proxy_protocol;
+        memcpy(&src->pp_src, s->peer, s->peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                      : sizeof(struct sockaddr_in));
+        memcpy(&src->pp_dst, s->local, s->local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                        : sizeof(struct sockaddr_in));
+        *use = true;
+    }
+    return true;
 }
 
 /* --- the filter ------------------------------------------------------------ */
@@ -559,6 +692,11 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
         return DP_FILTER_REPLIED;
     }
 
+    dp_pool_src_t src;
+    bool use_src;
+    if (!upstream_source(s, cl, ep, &src, &use_src))
+        return DP_FILTER_REPLIED;
+
     /* request headers as the upstream sees them */
     if (wc)
         dp_headers_apply_mutations(&s->req_headers, &wc->req);
@@ -588,7 +726,7 @@ static dp_filter_status_t router_on_request_headers(dp_stream_t *s, const void *
     /* upgrades go over HTTP/1.1 (no extended CONNECT towards upstreams) */
     up->upgrade = s->upgrade.len > 0;
     dp_upstream_proto_t proto = up->upgrade ? DP_UPSTREAM_HTTP1 : dp_pool_proto_for(cl, s->http_version);
-    up->pool = dp_pool_for(s->worker, cl, ep, proto);
+    up->pool = dp_pool_for_src(s->worker, cl, ep, proto, use_src ? &src : NULL);
     s->up = up;
     start_attempt(up);
     return s->replied ? DP_FILTER_REPLIED : DP_FILTER_STOP;

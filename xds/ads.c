@@ -9,7 +9,6 @@
 
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
-#include "dataplane/version.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/config/core/v3/config_source.pb-c.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
@@ -23,9 +22,9 @@ typedef Envoy__Config__Core__V3__Node pb_node_t;
 
 /* What the Node tells the server we support: we do TTLs, and we ignore
  * ClusterLoadAssignment.policy.overprovisioning_factor. */
-static char *const client_features[] = {
-    (char *)"envoy.lb.does_not_support_overprovisioning",
-    (char *)"xds.config.resource-ttl",
+static const char *const client_features[] = {
+    "envoy.lb.does_not_support_overprovisioning",
+    "xds.config.resource-ttl",
 };
 
 uint64_t dp_ads__now(const dp_ads_t *a)
@@ -304,23 +303,9 @@ static uint64_t fetch_timeout(const Envoy__Config__Core__V3__ConfigSource *cs)
  * client features. Kept as our own unpacked copy: the bootstrap may go. */
 static pb_node_t *make_node(const dp_bootstrap_t *boot)
 {
-    const Envoy__Config__Bootstrap__V3__Bootstrap *bm =
-        (const Envoy__Config__Bootstrap__V3__Bootstrap *)boot->msg;
-    const pb_node_t *bn = bm ? bm->node : NULL;
-    pb_node_t n = ENVOY__CONFIG__CORE__V3__NODE__INIT;
+    pb_node_t n;
 
-    n.id = boot->node_id ? boot->node_id : (char *)"";
-    n.cluster = boot->node_cluster ? boot->node_cluster : (char *)"";
-    if (bn) {
-        n.metadata = bn->metadata;
-        n.locality = bn->locality;
-    }
-    n.user_agent_name = (char *)"dataplane";
-    n.user_agent_version_type_case =
-        ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION;
-    n.user_agent_version = (char *)DP_VERSION;
-    n.client_features = (char **)client_features;
-    n.n_client_features = DP_ARRAY_SIZE(client_features);
+    dp_bootstrap_node(boot, client_features, DP_ARRAY_SIZE(client_features), &n);
 
     size_t len = protobuf_c_message_get_packed_size(&n.base);
     uint8_t *buf = dp_xmalloc(len ? len : 1);
@@ -400,6 +385,9 @@ void dp_ads_free(dp_ads_t *a)
         protobuf_c_message_free_unpacked(&a->node->base, NULL);
     dp_snapshot_unref(a->base);
     free(a->nack);
+    for (size_t i = 0; i < a->n_rej; i++)
+        free(a->rej[i]);
+    free(a->rej);
     free(a);
 }
 

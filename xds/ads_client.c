@@ -1,16 +1,14 @@
+/* The ADS client: the protocol state of xds/ads.h on one
+ * StreamAggregatedResources (or DeltaAggregatedResources) call of
+ * xds/grpc_stream.h, plus the --xds-record recorder, the SIGHUP hand-off of
+ * a new static base and the lock CSDS reads the state under. */
 #include "xds/ads_client.h"
 
-#include <grpc/byte_buffer.h>
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
-#include <grpc/support/alloc.h>
-#include <grpc/slice.h>
-#include <grpc/support/time.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,40 +19,19 @@
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "xds/ads.h"
+#include "xds/csds.h"
+#include "xds/grpc_stream.h"
 #include "xds/pbjson.h"
 #include "xds/typereg.h"
 
-#define BACKOFF_BASE_MS 500
-#define BACKOFF_MAX_MS 30000
 #define SOTW_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
 #define DELTA_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
-
-enum { TAG_INIT = 1, TAG_RECV, TAG_SEND, TAG_STATUS };
-
-typedef struct out_msg {
-    struct out_msg *next;
-    grpc_byte_buffer *bb;
-} out_msg_t;
 
 static struct {
     const dp_bootstrap_t *boot;
     bool delta;
-    char *target;
-    pthread_t thread;
-    atomic_bool stop;
-    grpc_completion_queue *cq;
-    grpc_channel *channel;
-    grpc_call *call; /* current stream, or NULL */
+    dp_grpc_stream_t *stream; /* NULL: not running */
     dp_ads_t *ads;
-    /* per stream */
-    int outstanding; /* batches in flight */
-    bool send_busy, stream_open;
-    out_msg_t *out_head, *out_tail;
-    grpc_byte_buffer *recv_bb;
-    grpc_metadata_array md_initial, md_trailing;
-    grpc_status_code status;
-    grpc_slice status_details;
-    unsigned stream_no;
     /* recorder */
     FILE *record;
     uint64_t record_t0;
@@ -62,7 +39,11 @@ static struct {
     pthread_mutex_t mu;
     dp_snapshot_t *pending_static;
     size_t max_recv;
-} C = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    bool trim_due; /* a large response was processed: malloc_trim */
+    /* Held by the client thread while it changes the ADS state, and by
+     * CSDS (dp_ads_client_status) while it copies it. */
+    pthread_mutex_t state_mu;
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER, .state_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* --- recorder (--xds-record) ---------------------------------------------- */
 
@@ -73,59 +54,26 @@ static void record(const char *dir, const ProtobufCMessageDescriptor *d, const u
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, n, p);
     char *json = m ? dp_pbjson_print(m, dp_typereg_lookup, 0) : NULL;
     fprintf(C.record, "{\"t\": %llu, \"stream\": %u, \"dir\": \"%s\", \"type\": \"%s\", \"msg\": %s}\n",
-            (unsigned long long)(dp_now_ms() - C.record_t0), C.stream_no, dir, d->name, json ? json : "null");
+            (unsigned long long)(dp_now_ms() - C.record_t0), dp_grpc_stream_number(C.stream), dir, d->name,
+            json ? json : "null");
     fflush(C.record);
     free(json);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
 }
 
-/* --- sending ---------------------------------------------------------------- */
-
-static void start_send(void)
-{
-    if (C.send_busy || C.out_head == NULL || !C.stream_open)
-        return;
-    out_msg_t *o = C.out_head;
-    grpc_op op = {0};
-    op.op = GRPC_OP_SEND_MESSAGE;
-    op.data.send_message.send_message = o->bb;
-    if (grpc_call_start_batch(C.call, &op, 1, (void *)(intptr_t)TAG_SEND, NULL) == GRPC_CALL_OK) {
-        C.send_busy = true;
-        C.outstanding++;
-    }
-}
+/* --- the ADS state's environment ------------------------------------------- */
 
 static void env_send(void *ctx, const uint8_t *msg, size_t len)
 {
     (void)ctx;
-    if (!C.stream_open)
+    if (C.stream == NULL || !dp_grpc_stream_is_open(C.stream))
         return;
     record("send",
            C.delta ? &envoy__service__discovery__v3__delta_discovery_request__descriptor
                    : &envoy__service__discovery__v3__discovery_request__descriptor,
            msg, len);
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)msg, len);
-    out_msg_t *o = dp_xcalloc(1, sizeof(*o));
-    o->bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    if (C.out_tail)
-        C.out_tail->next = o;
-    else
-        C.out_head = o;
-    C.out_tail = o;
-    start_send();
-}
-
-static void drop_out_queue(void)
-{
-    while (C.out_head) {
-        out_msg_t *o = C.out_head;
-        C.out_head = o->next;
-        grpc_byte_buffer_destroy(o->bb);
-        free(o);
-    }
-    C.out_tail = NULL;
+    dp_grpc_stream_send(C.stream, msg, len);
 }
 
 static int env_commit(void *ctx, dp_snapshot_t *snap, const char **failed, char *errbuf, size_t errlen)
@@ -142,212 +90,89 @@ static uint64_t env_now(void *ctx)
 
 static const dp_ads_env_t env = {.send = env_send, .commit = env_commit, .now_ms = env_now};
 
-/* --- the stream --------------------------------------------------------------- */
+/* --- stream callbacks (the stream thread) ------------------------------------ */
 
-static void start_recv(void)
+static void on_open(void *ctx)
 {
-    grpc_op op = {0};
-    op.op = GRPC_OP_RECV_MESSAGE;
-    op.data.recv_message.recv_message = &C.recv_bb;
-    if (grpc_call_start_batch(C.call, &op, 1, (void *)(intptr_t)TAG_RECV, NULL) == GRPC_CALL_OK)
-        C.outstanding++;
-}
-
-static bool stream_begin(void)
-{
-    const char *method = C.delta ? DELTA_METHOD : SOTW_METHOD;
-    C.call = grpc_channel_create_call(C.channel, NULL, GRPC_PROPAGATE_DEFAULTS, C.cq,
-                                      grpc_slice_from_static_string(method), NULL,
-                                      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    if (C.call == NULL)
-        return false;
-    C.stream_no++;
-    grpc_metadata_array_init(&C.md_initial);
-    grpc_metadata_array_init(&C.md_trailing);
-    grpc_op ops[2];
-    memset(ops, 0, sizeof(ops));
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[1].data.recv_initial_metadata.recv_initial_metadata = &C.md_initial;
-    if (grpc_call_start_batch(C.call, ops, 2, (void *)(intptr_t)TAG_INIT, NULL) == GRPC_CALL_OK)
-        C.outstanding++;
-    grpc_op st = {0};
-    st.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    st.data.recv_status_on_client.trailing_metadata = &C.md_trailing;
-    st.data.recv_status_on_client.status = &C.status;
-    st.data.recv_status_on_client.status_details = &C.status_details;
-    if (grpc_call_start_batch(C.call, &st, 1, (void *)(intptr_t)TAG_STATUS, NULL) == GRPC_CALL_OK)
-        C.outstanding++;
-    start_recv();
-    C.stream_open = true;
+    (void)ctx;
+    pthread_mutex_lock(&C.state_mu);
     dp_ads_stream_start(C.ads);
-    return true;
+    pthread_mutex_unlock(&C.state_mu);
 }
 
-static void stream_end(void)
+static int on_message(void *ctx, const uint8_t *p, size_t n)
 {
-    grpc_metadata_array_destroy(&C.md_initial);
-    grpc_metadata_array_destroy(&C.md_trailing);
-    grpc_slice_unref(C.status_details);
-    C.status_details = grpc_empty_slice();
-    grpc_call_unref(C.call);
-    C.call = NULL;
-    drop_out_queue();
-    C.send_busy = false;
+    (void)ctx;
+    record("recv",
+           C.delta ? &envoy__service__discovery__v3__delta_discovery_response__descriptor
+                   : &envoy__service__discovery__v3__discovery_response__descriptor,
+           p, n);
+    uint64_t t0 = dp_now_ns();
+    pthread_mutex_lock(&C.state_mu);
+    int rc = dp_ads_on_response(C.ads, p, n);
+    pthread_mutex_unlock(&C.state_mu);
+    /* the data plane's own cost of a response: decode, validate, translate, commit */
+    DP_INFO("ads: response of %zu bytes processed in %.1f ms", n, (double)(dp_now_ns() - t0) / 1e6);
+    if (rc != 0)
+        DP_WARN("ads: undecodable response from the management server; restarting the stream");
+    /* Decoding a large response (100k catalogue resources: tens of MB
+     * of small allocations) leaves the heap fragmented; the free pages are
+     * handed back (on_timer, due at once) once the stream has released
+     * the received bytes, so the resident size is what the configuration
+     * holds. */
+    if (n >= (1u << 20))
+        C.trim_due = true;
+    return rc != 0 ? DP_EINVAL : 0;
 }
 
-/* Waits for the next event up to `deadline_ms` (monotonic), handling timers
- * and the SIGHUP hand-off. Returns the event's tag, or 0 on timeout. */
-static int next_event(uint64_t deadline_ms, bool *ok)
+static void on_close(void *ctx, grpc_status_code status, const char *details)
 {
-    uint64_t now = dp_now_ms();
-    uint64_t d = DP_MIN(deadline_ms, dp_ads_next_deadline(C.ads));
-    d = DP_MIN(d, now + 100); /* notice stop and SIGHUP promptly */
-    gpr_timespec ts = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                   gpr_time_from_millis((int64_t)(d > now ? d - now : 0), GPR_TIMESPAN));
-    grpc_event ev = grpc_completion_queue_next(C.cq, ts, NULL);
-    if (dp_now_ms() >= dp_ads_next_deadline(C.ads))
+    (void)ctx;
+    (void)status;
+    (void)details;
+    pthread_mutex_lock(&C.state_mu);
+    dp_ads_stream_closed(C.ads);
+    pthread_mutex_unlock(&C.state_mu);
+}
+
+/* The protocol's next deadline; now while a SIGHUP static base waits (it is
+ * noticed within the stream's 100 ms poll) or a trim is due. */
+static uint64_t next_timer_ms(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&C.mu);
+    bool pending = C.pending_static != NULL;
+    pthread_mutex_unlock(&C.mu);
+    return pending || C.trim_due ? 0 : dp_ads_next_deadline(C.ads);
+}
+
+static void on_timer(void *ctx)
+{
+    (void)ctx;
+    if (C.trim_due) {
+        C.trim_due = false;
+        malloc_trim(0);
+    }
+    if (dp_now_ms() >= dp_ads_next_deadline(C.ads)) {
+        pthread_mutex_lock(&C.state_mu);
         dp_ads_on_tick(C.ads);
+        pthread_mutex_unlock(&C.state_mu);
+    }
     pthread_mutex_lock(&C.mu);
     dp_snapshot_t *st = C.pending_static;
     C.pending_static = NULL;
     pthread_mutex_unlock(&C.mu);
     if (st) {
         char err[512];
-        if (dp_ads_set_static(C.ads, st, err, sizeof(err)) != 0)
+        pthread_mutex_lock(&C.state_mu);
+        int rc = dp_ads_set_static(C.ads, st, err, sizeof(err));
+        pthread_mutex_unlock(&C.state_mu);
+        if (rc != 0)
             DP_ERROR("reload rejected, keeping the running configuration: %s", err);
         else
             DP_INFO("reload applied (static resources, with the dynamic ones kept)");
         dp_snapshot_unref(st);
     }
-    if (ev.type != GRPC_OP_COMPLETE)
-        return 0;
-    *ok = ev.success != 0;
-    return (int)(intptr_t)ev.tag;
-}
-
-static void handle_recv(void)
-{
-    if (C.recv_bb == NULL) /* the server closed its side: the status follows */
-        return;
-    grpc_byte_buffer_reader r;
-    if (grpc_byte_buffer_reader_init(&r, C.recv_bb)) {
-        grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-        const uint8_t *p = GRPC_SLICE_START_PTR(s);
-        size_t n = GRPC_SLICE_LENGTH(s);
-        record("recv",
-               C.delta ? &envoy__service__discovery__v3__delta_discovery_response__descriptor
-                       : &envoy__service__discovery__v3__discovery_response__descriptor,
-               p, n);
-        uint64_t t0 = dp_now_ns();
-        int rc = dp_ads_on_response(C.ads, p, n);
-        /* the data plane's own cost of a response: decode, validate, translate, commit */
-        DP_INFO("ads: response of %zu bytes processed in %.1f ms", n, (double)(dp_now_ns() - t0) / 1e6);
-        if (rc != 0) {
-            DP_WARN("ads: undecodable response from the management server; restarting the stream");
-            grpc_call_cancel(C.call, NULL);
-        }
-        grpc_slice_unref(s);
-        grpc_byte_buffer_reader_destroy(&r);
-        /* Decoding a large response (100k catalogue resources: tens of MB
-         * of small allocations) leaves the heap fragmented; hand the free
-         * pages back so the resident size is what the configuration holds. */
-        if (n >= (1u << 20))
-            malloc_trim(0);
-    }
-    grpc_byte_buffer_destroy(C.recv_bb);
-    C.recv_bb = NULL;
-    if (C.stream_open)
-        start_recv();
-}
-
-/* Runs one stream until it ends. Returns true if it got any response. */
-static bool run_stream(void)
-{
-    bool got_response = false;
-    if (!stream_begin())
-        return false;
-    DP_INFO("ads: stream %u to %s opened", C.stream_no, C.target);
-    while (C.outstanding > 0) {
-        if (atomic_load(&C.stop) && C.stream_open) {
-            grpc_call_cancel(C.call, NULL);
-            C.stream_open = false;
-        }
-        bool ok = false;
-        int tag = next_event(UINT64_MAX, &ok);
-        switch (tag) {
-        case 0:
-            continue;
-        case TAG_INIT:
-            C.outstanding--;
-            continue;
-        case TAG_RECV:
-            C.outstanding--;
-            if (ok && C.recv_bb) {
-                got_response = true;
-                handle_recv();
-            } else if (C.recv_bb == NULL && C.stream_open) {
-                C.stream_open = false; /* stream over; wait for the status */
-            }
-            continue;
-        case TAG_SEND: {
-            C.outstanding--;
-            C.send_busy = false;
-            out_msg_t *o = C.out_head;
-            if (o) {
-                C.out_head = o->next;
-                if (C.out_head == NULL)
-                    C.out_tail = NULL;
-                grpc_byte_buffer_destroy(o->bb);
-                free(o);
-            }
-            if (ok)
-                start_send();
-            continue;
-        }
-        case TAG_STATUS: {
-            C.outstanding--;
-            C.stream_open = false;
-            char *det = grpc_slice_to_c_string(C.status_details);
-            if (!atomic_load(&C.stop))
-                DP_WARN("ads: stream %u to %s closed: grpc status %d%s%s", C.stream_no, C.target, (int)C.status,
-                        det[0] ? ": " : "", det);
-            gpr_free(det);
-            continue;
-        }
-        default:
-            continue;
-        }
-    }
-    dp_ads_stream_closed(C.ads);
-    stream_end();
-    return got_response;
-}
-
-static void *client_main(void *arg)
-{
-    (void)arg;
-    uint64_t backoff = BACKOFF_BASE_MS;
-    uint64_t seed = dp_now_ns() | 1;
-    while (!atomic_load(&C.stop)) {
-        if (run_stream())
-            backoff = BACKOFF_BASE_MS; /* reset after a response */
-        if (atomic_load(&C.stop))
-            break;
-        /* jitter: a random wait in [backoff * 0.8, backoff * 1.2] */
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        uint64_t wait = backoff * 8 / 10 + seed % (backoff * 4 / 10 + 1);
-        DP_INFO("ads: reconnecting in %llu ms", (unsigned long long)wait);
-        uint64_t until = dp_now_ms() + wait;
-        while (!atomic_load(&C.stop) && dp_now_ms() < until) {
-            bool ok;
-            next_event(until, &ok);
-        }
-        backoff = DP_MIN(backoff * 2, BACKOFF_MAX_MS);
-    }
-    return NULL;
 }
 
 /* --- set-up -------------------------------------------------------------------- */
@@ -360,11 +185,11 @@ static const Envoy__Config__Core__V3__ApiConfigSource *ads_config(const dp_boots
     return m->dynamic_resources->ads_config;
 }
 
-char *dp_ads_client_target(const dp_bootstrap_t *b, char *errbuf, size_t errlen)
+char *dp_grpc_source_target(const dp_bootstrap_t *b, const Envoy__Config__Core__V3__ApiConfigSource *a,
+                            const char *field, char *errbuf, size_t errlen)
 {
-    const Envoy__Config__Core__V3__ApiConfigSource *a = ads_config(b);
     if (a == NULL || a->n_grpc_services == 0) {
-        snprintf(errbuf, errlen, "dynamic_resources.ads_config: no grpc_services");
+        snprintf(errbuf, errlen, "%s: no grpc_services", field);
         return NULL;
     }
     const Envoy__Config__Core__V3__GrpcService *g = a->grpc_services[0];
@@ -374,16 +199,19 @@ char *dp_ads_client_target(const dp_bootstrap_t *b, char *errbuf, size_t errlen)
         const char *name = g->envoy_grpc->cluster_name;
         const dp_cluster_cfg_t *c = dp_snapshot_find_cluster(b->snap, name, strlen(name));
         if (c == NULL || c->n_endpoints == 0) {
-            snprintf(errbuf, errlen,
-                     "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: static cluster '%s' "
-                     "with an endpoint required",
-                     name);
+            snprintf(errbuf, errlen, "%s.grpc_services[0].envoy_grpc.cluster_name: static cluster '%s' with an endpoint required",
+                     field, name);
             return NULL;
         }
         return dp_xstrdup(c->endpoints[0].addr_str);
     }
-    snprintf(errbuf, errlen, "dynamic_resources.ads_config.grpc_services[0]: no target");
+    snprintf(errbuf, errlen, "%s.grpc_services[0]: no target", field);
     return NULL;
+}
+
+char *dp_ads_client_target(const dp_bootstrap_t *b, char *errbuf, size_t errlen)
+{
+    return dp_grpc_source_target(b, ads_config(b), "dynamic_resources.ads_config", errbuf, errlen);
 }
 
 static char *read_datasource(const Envoy__Config__Core__V3__DataSource *d)
@@ -420,7 +248,7 @@ static char *read_datasource(const Envoy__Config__Core__V3__DataSource *d)
     }
 }
 
-static grpc_channel_credentials *make_creds(const Envoy__Config__Core__V3__ApiConfigSource *a)
+grpc_channel_credentials *dp_grpc_source_creds(const Envoy__Config__Core__V3__ApiConfigSource *a)
 {
     const Envoy__Config__Core__V3__GrpcService *g = a->grpc_services[0];
     if (g->target_specifier_case == ENVOY__CONFIG__CORE__V3__GRPC_SERVICE__TARGET_SPECIFIER_GOOGLE_GRPC &&
@@ -441,6 +269,19 @@ static grpc_channel_credentials *make_creds(const Envoy__Config__Core__V3__ApiCo
     return grpc_insecure_credentials_create();
 }
 
+/* After the stream (or its start) is over: the state CSDS reads and the
+ * recorder. */
+static void release_state(void)
+{
+    pthread_mutex_lock(&C.state_mu);
+    dp_ads_free(C.ads);
+    C.ads = NULL;
+    pthread_mutex_unlock(&C.state_mu);
+    if (C.record)
+        fclose(C.record);
+    C.record = NULL;
+}
+
 int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *opts, char *errbuf, size_t errlen)
 {
     const Envoy__Config__Core__V3__ApiConfigSource *a = ads_config(boot);
@@ -450,8 +291,8 @@ int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *
     }
     C.boot = boot;
     C.delta = a->api_type == ENVOY__CONFIG__CORE__V3__API_CONFIG_SOURCE__API_TYPE__DELTA_GRPC;
-    C.target = dp_ads_client_target(boot, errbuf, errlen);
-    if (C.target == NULL)
+    char *target = dp_ads_client_target(boot, errbuf, errlen);
+    if (target == NULL)
         return DP_EINVAL;
     C.max_recv = opts && opts->max_recv_bytes ? opts->max_recv_bytes : 64u << 20;
     /* envoy_grpc.max_receive_message_length, as Envoy: 0 means unlimited */
@@ -464,14 +305,12 @@ int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *
         C.record = fopen(opts->record_path, "w");
         if (C.record == NULL) {
             snprintf(errbuf, errlen, "--xds-record %s: cannot open for writing", opts->record_path);
-            free(C.target);
+            free(target);
             return DP_EINVAL;
         }
         C.record_t0 = dp_now_ms();
     }
-    grpc_init();
-    C.cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_arg args[5];
+    grpc_arg args[4];
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -487,22 +326,30 @@ int dp_ads_client_start(const dp_bootstrap_t *boot, const dp_ads_client_opts_t *
     args[3].type = GRPC_ARG_INTEGER;
     args[3].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
     args[3].value.integer = 0;
-    args[4].type = GRPC_ARG_STRING;
-    args[4].key = GRPC_ARG_PRIMARY_USER_AGENT_STRING;
-    args[4].value.string = "dataplane";
-    grpc_channel_args ca = {5, args};
-    grpc_channel_credentials *creds = make_creds(a);
-    C.channel = grpc_channel_create(C.target, creds, &ca);
-    grpc_channel_credentials_release(creds);
-    C.status_details = grpc_empty_slice();
-    C.ads = dp_ads_new(boot, C.delta, &env);
-    atomic_store(&C.stop, false);
-    if (pthread_create(&C.thread, NULL, client_main, NULL) != 0) {
-        snprintf(errbuf, errlen, "cannot start the xDS thread");
-        return DP_ERR;
-    }
-    DP_INFO("ads: %s to %s", C.delta ? "delta xDS" : "state-of-the-world xDS", C.target);
-    return 0;
+    dp_ads_t *ads = dp_ads_new(boot, C.delta, &env);
+    pthread_mutex_lock(&C.state_mu);
+    C.ads = ads;
+    pthread_mutex_unlock(&C.state_mu);
+    dp_grpc_stream_cfg_t cfg = {
+        .name = "ads",
+        .target = target,
+        .method = C.delta ? DELTA_METHOD : SOTW_METHOD,
+        .source = a,
+        .args = args,
+        .n_args = 4,
+        .cbs = {.on_open = on_open,
+                .on_message = on_message,
+                .next_timer_ms = next_timer_ms,
+                .on_timer = on_timer,
+                .on_close = on_close},
+    };
+    int rc = dp_grpc_stream_start(&cfg, &C.stream, errbuf, errlen);
+    if (rc != 0)
+        release_state();
+    else
+        DP_INFO("ads: %s to %s", C.delta ? "delta xDS" : "state-of-the-world xDS", target);
+    free(target);
+    return rc;
 }
 
 void dp_ads_client_set_static(dp_snapshot_t *static_snap)
@@ -515,26 +362,25 @@ void dp_ads_client_set_static(dp_snapshot_t *static_snap)
 
 void dp_ads_client_stop(void)
 {
-    if (C.cq == NULL)
+    if (C.stream == NULL)
         return;
-    atomic_store(&C.stop, true);
-    pthread_join(C.thread, NULL);
-    dp_ads_free(C.ads);
-    C.ads = NULL;
-    grpc_channel_destroy(C.channel);
-    grpc_completion_queue_shutdown(C.cq);
-    while (grpc_completion_queue_next(C.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(C.cq);
-    C.cq = NULL;
-    grpc_shutdown();
-    if (C.record)
-        fclose(C.record);
-    C.record = NULL;
-    free(C.target);
-    C.target = NULL;
+    dp_grpc_stream_stop(C.stream);
+    C.stream = NULL;
+    release_state();
     pthread_mutex_lock(&C.mu);
     dp_snapshot_unref(C.pending_static);
     C.pending_static = NULL;
     pthread_mutex_unlock(&C.mu);
+}
+
+int dp_ads_client_status(bool contents, dp_csds_status_t *out)
+{
+    int rc = DP_EAGAIN;
+    pthread_mutex_lock(&C.state_mu);
+    if (C.ads) {
+        dp_ads_status_collect(C.ads, contents, out);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&C.state_mu);
+    return rc;
 }

@@ -33,4 +33,14 @@ void dp_ads_client_stop(void);
  * Returns a malloc'd string or NULL with errbuf. Exposed for tests. */
 char *dp_ads_client_target(const dp_bootstrap_t *boot, char *errbuf, size_t errlen);
 
+/* The same for any ApiConfigSource of the bootstrap (LRS, HDS); field
+ * names it in errors. */
+struct Envoy__Config__Core__V3__ApiConfigSource;
+char *dp_grpc_source_target(const dp_bootstrap_t *b, const struct Envoy__Config__Core__V3__ApiConfigSource *a,
+                            const char *field, char *errbuf, size_t errlen);
+/* Channel credentials for it: google_grpc ssl_credentials, else insecure.
+ * The caller releases them (grpc_channel_credentials_release). */
+struct grpc_channel_credentials;
+struct grpc_channel_credentials *dp_grpc_source_creds(const struct Envoy__Config__Core__V3__ApiConfigSource *a);
+
 #endif

@@ -87,6 +87,10 @@ typedef struct ads_res {
     char *err;
     char *err_version;
     uint64_t err_ms; /* wall clock */
+    /* error_detail.message of the NACK that carried the rejection (CSDS
+     * error_state.details); NULL when no NACK was sent for it (a listener
+     * failing to bind outside an LDS response). Freed with err. */
+    char *nack;
     uint8_t *bad;
     size_t bad_len;
     bool has_bad;
@@ -186,6 +190,10 @@ struct dp_ads {
     size_t n_rejected;
     ads_undo_t *undo;
     size_t n_undo, cap_undo;
+    /* Names rejected in the response being processed: their `nack`
+     * becomes the NACK text once it is complete (end of the response). */
+    char **rej;
+    size_t n_rej, cap_rej;
     char commit_err[512];
     /* References of refs_type, cached while a response of RDS/EDS is
      * applied (listeners and clusters do not change meanwhile). */

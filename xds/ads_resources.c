@@ -140,8 +140,9 @@ static void clear_err_fields(ads_res_t *r)
 {
     free(r->err);
     free(r->err_version);
+    free(r->nack);
     free(r->bad);
-    r->err = r->err_version = NULL;
+    r->err = r->err_version = r->nack = NULL;
     r->bad = NULL;
     r->bad_len = 0;
     r->has_bad = false;

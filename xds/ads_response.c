@@ -46,6 +46,13 @@ void dp_ads__nack_add(dp_ads_t *a, const char *label, const char *reason)
     const size_t max = ADS_NACK_MAX - 1; /* bytes, without the NUL */
 
     a->n_rejected++;
+    if (a->in_response && label && label[0]) {
+        if (a->n_rej == a->cap_rej) {
+            a->cap_rej = a->cap_rej ? a->cap_rej * 2 : 8;
+            a->rej = dp_xrealloc(a->rej, a->cap_rej * sizeof(*a->rej));
+        }
+        a->rej[a->n_rej++] = dp_xstrdup(label);
+    }
     if (label && label[0])
         snprintf(piece, sizeof(piece), "%s: %s", label, reason ? reason : "rejected");
     else
@@ -108,11 +115,19 @@ static void utf8_sanitize(char *s)
     }
 }
 
+static void rej_clear(dp_ads_t *a)
+{
+    for (size_t i = 0; i < a->n_rej; i++)
+        free(a->rej[i]);
+    a->n_rej = 0;
+}
+
 static void begin_response(dp_ads_t *a, dp_res_type_t type)
 {
     a->in_response = true;
     a->cur_type = type;
     a->n_rejected = 0;
+    rej_clear(a);
     a->nack_len = 0;
     if (a->nack)
         a->nack[0] = '\0';
@@ -123,9 +138,22 @@ static const char *end_response(dp_ads_t *a)
 {
     a->in_response = false;
     dp_ads__refs_invalidate(a);
-    if (a->n_rejected == 0)
+    if (a->n_rejected == 0) {
+        rej_clear(a);
         return NULL;
+    }
     utf8_sanitize(a->nack);
+    /* CSDS shows each rejected resource with the NACK that said so. A
+     * label that is not a held resource (an index, a dropped RDS name)
+     * finds nothing. */
+    for (size_t i = 0; i < a->n_rej; i++) {
+        ads_res_t *r = dp_ads__find(&a->t[a->cur_type].store, a->rej[i]);
+        if (r && r->err) {
+            free(r->nack);
+            r->nack = dp_xstrdup(a->nack);
+        }
+    }
+    rej_clear(a);
     return a->nack;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dataplane/core/common.h"
+#include "dataplane/version.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
@@ -317,6 +318,50 @@ static int load_dynamic(boot_ctx_t *c, const pb_bootstrap_t *m, dp_bootstrap_t *
     if (rc == 0)
         rc = load_dyn_source(c, d->cds_config, "cds_config", d->ads_config != NULL);
     dp_xlate__pop(&c->x, saved);
+    return rc;
+}
+
+/* cluster_manager.load_stats_config (LRS) and hds_config (HDS): gRPC
+ * streams to a static cluster or a google_grpc target, api_type GRPC (both
+ * services are plain streams, there is no delta form). */
+static int load_report_source(boot_ctx_t *c, const Envoy__Config__Core__V3__ApiConfigSource *a, const pb_bootstrap_t *m,
+                              const char *field, bool *has)
+{
+    const char *cluster = NULL;
+    size_t saved;
+    int rc;
+
+    if (a == NULL)
+        return 0;
+    saved = dp_xlate__push(&c->x, field);
+    rc = dp_xlate__api_config_source(&c->x, a, &cluster);
+    if (rc != 0) {
+        rc = boot_locate(c, rc);
+    } else if (a->api_type != ENVOY__CONFIG__CORE__V3__API_CONFIG_SOURCE__API_TYPE__GRPC) {
+        size_t s2 = dp_xlate__push(&c->x, "api_type");
+        rc = boot_fail(c, "must be GRPC");
+        dp_xlate__pop(&c->x, s2);
+    } else if (cluster != NULL && !has_static_cluster(m, cluster)) {
+        size_t s2 = dp_xlate__push(&c->x, "grpc_services[0].envoy_grpc.cluster_name");
+        rc = boot_fail(c, "'%s' is not a static cluster (static_resources.clusters)", cluster);
+        dp_xlate__pop(&c->x, s2);
+    }
+    dp_xlate__pop(&c->x, saved);
+    *has = rc == 0;
+    return rc;
+}
+
+static int load_reporting(boot_ctx_t *c, const pb_bootstrap_t *m, dp_bootstrap_t *b)
+{
+    int rc = 0;
+
+    if (m->cluster_manager != NULL) {
+        size_t saved = dp_xlate__push(&c->x, "cluster_manager");
+        rc = load_report_source(c, m->cluster_manager->load_stats_config, m, "load_stats_config", &b->has_lrs);
+        dp_xlate__pop(&c->x, saved);
+    }
+    if (rc == 0)
+        rc = load_report_source(c, m->hds_config, m, "hds_config", &b->has_hds);
     return rc;
 }
 
@@ -665,6 +710,7 @@ int dp_bootstrap_load(const char *path, const dp_bootstrap_opts_t *opts, dp_boot
     const pb_bootstrap_t *m = (const pb_bootstrap_t *)msg;
     load_node(m, opts, b);
     if ((rc = load_admin(&c, m, b)) != 0 || (rc = load_dynamic(&c, m, b)) != 0 ||
+        (rc = load_reporting(&c, m, b)) != 0 ||
         (rc = load_static(&c, m, b->snap)) != 0)
         goto out;
 
@@ -704,4 +750,24 @@ void dp_bootstrap_free(dp_bootstrap_t *b)
     free(b->node_cluster);
     free(b->path);
     free(b);
+}
+
+void dp_bootstrap_node(const dp_bootstrap_t *b, const char *const *features, size_t n_features,
+                       Envoy__Config__Core__V3__Node *out)
+{
+    const pb_bootstrap_t *bm = b ? (const pb_bootstrap_t *)b->msg : NULL;
+    Envoy__Config__Core__V3__Node n = ENVOY__CONFIG__CORE__V3__NODE__INIT;
+
+    n.id = b && b->node_id ? b->node_id : (char *)"";
+    n.cluster = b && b->node_cluster ? b->node_cluster : (char *)"";
+    if (bm && bm->node) {
+        n.metadata = bm->node->metadata;
+        n.locality = bm->node->locality;
+    }
+    n.user_agent_name = (char *)"dataplane";
+    n.user_agent_version_type_case = ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION;
+    n.user_agent_version = (char *)DP_VERSION;
+    n.client_features = (char **)features;
+    n.n_client_features = n_features;
+    *out = n;
 }

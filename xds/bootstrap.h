@@ -28,6 +28,8 @@ typedef struct dp_bootstrap {
     dp_access_log_t **admin_access_logs;
     size_t n_admin_access_logs;
     bool has_ads; /* dynamic_resources.ads_config present (xDS issue) */
+    bool has_lrs; /* cluster_manager.load_stats_config (xds/lrs_client.h) */
+    bool has_hds; /* hds_config (xds/hds_client.h) */
     /* static_resources translated into a sealed snapshot (generation 0),
      * with dp_res_meta_t entries (is_static) for config_dump. */
     dp_snapshot_t *snap;
@@ -39,5 +41,14 @@ typedef struct dp_bootstrap {
 int dp_bootstrap_load(const char *path, const dp_bootstrap_opts_t *opts, dp_bootstrap_t **out, char *errbuf,
                       size_t errlen);
 void dp_bootstrap_free(dp_bootstrap_t *b);
+
+/* The Node every stream to a management server starts with (ADS, LRS,
+ * HDS): the bootstrap's id and cluster (after --service-node /
+ * --service-cluster), metadata and locality, our user agent, and the
+ * given client features. *out borrows from b and features (b may be NULL:
+ * empty id and cluster). */
+struct Envoy__Config__Core__V3__Node;
+void dp_bootstrap_node(const dp_bootstrap_t *b, const char *const *features, size_t n_features,
+                       struct Envoy__Config__Core__V3__Node *out);
 
 #endif

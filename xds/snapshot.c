@@ -1,6 +1,8 @@
 #include "xds/snapshot.h"
 
 #include "dataplane/transport/tls.h"
+#include "dataplane/upstream/health.h"
+#include "dataplane/upstream/outlier.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,14 @@ void dp_cluster_cfg_unref(dp_cluster_cfg_t *c)
     free(c->name);
     free(c->endpoints);
     free(c->eds_service_name);
+    for (size_t i = 0; i < c->n_localities; i++) {
+        free(c->localities[i].region);
+        free(c->localities[i].zone);
+        free(c->localities[i].sub_zone);
+    }
+    free(c->localities);
+    dp_hc_cfg_free(c->hc);
+    dp_outlier_cfg_free(c->outlier);
     dp_tls_ctx_unref(c->tls);
     free(c->tls_sni);
     free_strv(c->sds_names, c->n_sds_names);

@@ -8,11 +8,15 @@
 
 #include "dataplane/core/common.h"
 #include "dataplane/upstream/cluster.h"
+#include "dataplane/upstream/health.h"
+#include "dataplane/upstream/outlier.h"
 #include "envoy/config/cluster/v3/circuit_breaker.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
+#include "envoy/config/cluster/v3/outlier_detection.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint_components.pb-c.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb-c.h"
+#include "xds/hds_hc.h"
 #include "xds/translate.h"
 #include "xds/translate_tls.h"
 #include "xds/translate_util.h"
@@ -94,10 +98,18 @@ static int xl_cla(dp_xlate_t *x, const pb_cla_t *cla, dp_cluster_cfg_t *c)
         total += cla->endpoints[i]->n_lb_endpoints;
     if (total)
         c->endpoints = dp_xcalloc(total, sizeof(*c->endpoints));
+    if (cla->n_endpoints)
+        c->localities = dp_xcalloc(cla->n_endpoints, sizeof(*c->localities));
     for (size_t i = 0; i < cla->n_endpoints; i++) {
         const pb_locality_t *loc = cla->endpoints[i];
+        const Envoy__Config__Core__V3__Locality *l = loc->locality;
         size_t saved = dp_xlate__push_idx(x, "endpoints", i);
         int rc = 0;
+
+        c->localities[i].region = dp_xstrdup(l && l->region ? l->region : "");
+        c->localities[i].zone = dp_xstrdup(l && l->zone ? l->zone : "");
+        c->localities[i].sub_zone = dp_xstrdup(l && l->sub_zone ? l->sub_zone : "");
+        c->n_localities = i + 1;
 
         if (loc->priority != 0)
             rc = dp_xlate__fail_at(x, "priority", "%u: priorities other than 0 are not supported yet",
@@ -111,6 +123,7 @@ static int xl_cla(dp_xlate_t *x, const pb_cla_t *cla, dp_cluster_cfg_t *c)
             dp_xlate__pop(x, s2);
             if (rc == 0) {
                 ep->priority = loc->priority;
+                ep->locality = (uint32_t)i;
                 c->n_endpoints++;
             }
         }
@@ -293,6 +306,81 @@ static int xl_lb_policy(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *
     return 0;
 }
 
+/* ---- upstream health ----------------------------------------------------------- */
+
+/* health_checks: at most one (dataplane/upstream/health.h), plaintext. */
+static int xl_health_checks(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *c)
+{
+    if (m->n_health_checks == 0)
+        return 0;
+    if (m->n_health_checks > 1)
+        return dp_xlate__fail_at(x, "health_checks", "only one health check per cluster is supported");
+    if (c->type == DP_CLUSTER_ORIGINAL_DST)
+        return dp_xlate__fail_at(x, "health_checks", "not allowed with cluster type ORIGINAL_DST");
+    if (c->tls != NULL || m->transport_socket != NULL)
+        return dp_xlate__fail_at(x, "health_checks", "health checks over TLS are not supported yet");
+    size_t saved = dp_xlate__push_idx(x, "health_checks", 0);
+    int rc = dp_xlate__health_check(x, m->health_checks[0], &c->hc);
+    dp_xlate__pop(x, saved);
+    return rc;
+}
+
+static int xl_pct(dp_xlate_t *x, const char *field, const Google__Protobuf__UInt32Value *v, uint32_t dflt,
+                  uint32_t *out)
+{
+    *out = dp_xlate__u32(v, dflt);
+    if (*out > 100)
+        return dp_xlate__fail_at(x, field, "%u: must be at most 100", *out);
+    return 0;
+}
+
+static int xl_outlier(dp_xlate_t *x, const Envoy__Config__Cluster__V3__OutlierDetection *od, dp_cluster_cfg_t *c)
+{
+    dp_outlier_cfg_t *o = dp_xcalloc(1, sizeof(*o));
+    int rc;
+    dp_outlier_cfg_defaults(o);
+    c->outlier = o; /* freed with c on error */
+    if (c->type == DP_CLUSTER_ORIGINAL_DST)
+        return dp_xlate__fail(x, "not allowed with cluster type ORIGINAL_DST");
+    if (od->split_external_local_origin_errors)
+        return dp_xlate__fail_at(x, "split_external_local_origin_errors", "only false is supported");
+    o->consecutive_5xx = dp_xlate__u32(od->consecutive_5xx, o->consecutive_5xx);
+    o->consecutive_gateway_failure = dp_xlate__u32(od->consecutive_gateway_failure, o->consecutive_gateway_failure);
+    if ((rc = xl_pct(x, "enforcing_consecutive_5xx", od->enforcing_consecutive_5xx, 100,
+                     &o->enforcing_consecutive_5xx)) != 0 ||
+        (rc = xl_pct(x, "enforcing_consecutive_gateway_failure", od->enforcing_consecutive_gateway_failure, 0,
+                     &o->enforcing_consecutive_gateway_failure)) != 0 ||
+        (rc = xl_pct(x, "max_ejection_percent", od->max_ejection_percent, 10, &o->max_ejection_percent)) != 0)
+        return rc;
+    if ((rc = dp_xlate__duration_ms(x, "interval", od->interval, o->interval_ms, &o->interval_ms)) != 0 ||
+        (rc = dp_xlate__duration_ms(x, "base_ejection_time", od->base_ejection_time, o->base_ejection_time_ms,
+                                    &o->base_ejection_time_ms)) != 0 ||
+        (rc = dp_xlate__duration_ms(x, "max_ejection_time", od->max_ejection_time, o->max_ejection_time_ms,
+                                    &o->max_ejection_time_ms)) != 0)
+        return rc;
+    /* PGV: the three durations > 0 */
+    if (o->interval_ms == 0)
+        return dp_xlate__fail_at(x, "interval", "must be at least 1 ms");
+    if (o->base_ejection_time_ms == 0)
+        return dp_xlate__fail_at(x, "base_ejection_time", "must be at least 1 ms");
+    if (o->max_ejection_time_ms == 0)
+        return dp_xlate__fail_at(x, "max_ejection_time", "must be at least 1 ms");
+    o->always_eject_one_host = dp_xlate__bool(od->always_eject_one_host, false);
+    o->hc_uneject = dp_xlate__bool(od->successful_active_health_check_uneject_host, true);
+    return 0;
+}
+
+static int xl_health(dp_xlate_t *x, const pb_cluster_t *m, dp_cluster_cfg_t *c)
+{
+    int rc = xl_health_checks(x, m, c);
+    if (rc != 0 || m->outlier_detection == NULL)
+        return rc;
+    size_t saved = dp_xlate__push(x, "outlier_detection");
+    rc = xl_outlier(x, m->outlier_detection, c);
+    dp_xlate__pop(x, saved);
+    return rc;
+}
+
 static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla, const dp_secret_source_t *src,
                       dp_cluster_cfg_t *c)
 {
@@ -362,6 +450,9 @@ static int xl_cluster(dp_xlate_t *x, const pb_cluster_t *m, const pb_cla_t *cla,
             return rc;
     }
 
+    if ((rc = xl_health(x, m, c)) != 0)
+        return rc;
+
     if (c->type == DP_CLUSTER_ORIGINAL_DST) {
         /* The upstream address comes with each request. */
         if (m->eds_cluster_config != NULL)
@@ -425,6 +516,11 @@ int dp_translate_cluster_ex(const ProtobufCMessage *m, const ProtobufCMessage *c
         return rc;
     }
     c->rt = dp_cluster_rt_get(c->name);
+    /* the health thread follows the snapshots from now on (health.h) */
+    if ((c->hc || c->outlier) && dp_health_start() != 0) {
+        dp_cluster_cfg_unref(c);
+        return dp_xlate__fail(&x, "cannot start the health-check thread");
+    }
     size_t healthy = 0;
     for (size_t i = 0; i < c->n_endpoints; i++)
         healthy += c->endpoints[i].healthy;

@@ -20,6 +20,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/server/worker.h"
+#include "dataplane/upstream/health.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "xds/pbjson.h"
 #include "xds/typereg.h"
@@ -581,8 +582,9 @@ static void clusters_text(const dp_snapshot_t *snap, dp_admin_resp_t *r)
             for (size_t k = 0; k < DP_ARRAY_SIZE(all_sorted); k++)
                 dp_admin__buf_printf(b, "%s::%s::%s::0\n", n, a, all_sorted[k]);
             dp_admin__buf_printf(b, "%s::%s::hostname::\n", n, a);
+            char hf[128];
             dp_admin__buf_printf(b, "%s::%s::health_flags::%s\n", n, a,
-                                 e->healthy ? "healthy" : "/failed_eds_health");
+                                 dp_health_flags_str(dp_health_flags(c, e), e->healthy, hf, sizeof(hf)));
             dp_admin__buf_printf(b, "%s::%s::weight::%u\n", n, a, e->weight);
             dp_admin__buf_printf(b, "%s::%s::region::\n", n, a);
             dp_admin__buf_printf(b, "%s::%s::zone::\n", n, a);
@@ -654,7 +656,14 @@ static void clusters_json(const dp_snapshot_t *snap, dp_admin_resp_t *r)
             dp_jw_arr_end(&w);
             dp_jw_key(&w, "health_status");
             dp_jw_obj(&w);
+            uint32_t hflags = dp_health_flags(c, e);
+            if (hflags & DP_HF_FAILED_ACTIVE_HC)
+                jw_kv_bool(&w, "failed_active_health_check", true);
+            if (hflags & DP_HF_FAILED_OUTLIER_CHECK)
+                jw_kv_bool(&w, "failed_outlier_check", true);
             jw_kv_str(&w, "eds_health_status", e->healthy ? "HEALTHY" : "UNHEALTHY");
+            if (hflags & DP_HF_PENDING_ACTIVE_HC)
+                jw_kv_bool(&w, "pending_active_hc", true);
             dp_jw_obj_end(&w);
             dp_jw_key(&w, "weight");
             dp_jw_uint(&w, e->weight);

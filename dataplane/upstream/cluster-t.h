@@ -31,9 +31,18 @@ typedef struct dp_endpoint {
     bool healthy;         /* health_status UNKNOWN/HEALTHY -> true */
     char addr_str[64];    /* "10.0.0.1:8080" for admin/stats only, never in responses */
     uint32_t priority;
+    uint32_t locality;    /* index into dp_cluster_cfg_t.localities */
 } dp_endpoint_t;
 
+/* envoy.config.core.v3.Locality of a LocalityLbEndpoints entry (load
+ * reports are per cluster and locality). Empty strings when unset. */
+typedef struct dp_locality {
+    char *region, *zone, *sub_zone;
+} dp_locality_t;
+
 struct dp_cluster_rt; /* dataplane/upstream/cluster.h */
+struct dp_hc_cfg;     /* dataplane/upstream/health.h: Cluster.health_checks */
+struct dp_outlier_cfg; /* dataplane/upstream/outlier.h: Cluster.outlier_detection */
 struct dp_tls_ctx;    /* dataplane/transport/tls.h */
 
 /* The upstream HTTP protocol (typed_extension_protocol_options
@@ -61,6 +70,10 @@ typedef struct dp_cluster_cfg {
     dp_endpoint_t *endpoints;
     size_t n_endpoints;
     char *eds_service_name; /* EDS: the ClusterLoadAssignment name, else NULL */
+    dp_locality_t *localities; /* one per LocalityLbEndpoints (at least one when there are endpoints) */
+    size_t n_localities;
+    struct dp_hc_cfg *hc;           /* active health checks, NULL none */
+    struct dp_outlier_cfg *outlier; /* passive health (outlier detection), NULL none */
 
     /* upstream protocol and its options */
     dp_upstream_proto_t proto;
@@ -73,6 +86,10 @@ typedef struct dp_cluster_cfg {
      * part of the context (h2 and/or http/1.1 as the protocol asks). */
     struct dp_tls_ctx *tls;
     char *tls_sni;
+    /* transport_socket envoy.transport_sockets.upstream_proxy_protocol
+     * (wrapping the one above): 0 none, else the PROXY protocol version
+     * each connection starts with, naming the downstream's addresses */
+    uint8_t proxy_protocol;
     char **sds_names; /* SDS secrets the context was built from */
     size_t n_sds_names;
     struct dp_cluster_rt *rt;  /* runtime state shared across snapshots */

@@ -19,6 +19,13 @@ typedef struct dp_cluster_rt {
     dp_stat_t *rq_total, *rq_active_g, *rq_timeout, *rq_completed, *rq_xx[6]; /* rq_xx[2] = upstream_rq_2xx */
     dp_stat_t *rq_retry, *cx_protocol_error;
     dp_stat_t *membership_total, *membership_healthy;
+    /* Runtime health (dataplane/upstream/health.h), written by the health
+     * thread only: the view of the config it last saw (QSBR-protected),
+     * how many of its endpoints are excluded by health flags, and the
+     * health_check.* / outlier_detection.* stats (NULL until configured). */
+    struct dp_health_view *_Atomic hview;
+    _Atomic uint32_t n_excluded;
+    dp_stat_group_t *hc_stats, *od_stats;
 } dp_cluster_rt_t;
 
 /* Returns the runtime for that cluster name, creating it once. */

@@ -372,6 +372,68 @@ static void test_dynamic(void)
                    "(got 2)");
 }
 
+/* cluster_manager.load_stats_config and hds_config: GRPC streams to a
+ * static cluster, checked at start-up with their line. */
+static void test_load_reporting(void)
+{
+    char err[1024];
+    dp_bootstrap_t *b = NULL;
+    int rc;
+    static const char cluster[] = "static_resources:\n"
+                                  "  clusters:\n"
+                                  "  - name: cp\n"
+                                  "    load_assignment:\n"
+                                  "      cluster_name: cp\n"
+                                  "      endpoints:\n"
+                                  "      - lb_endpoints:\n"
+                                  "        - endpoint: { address: { socket_address: { address: 127.0.0.1, "
+                                  "port_value: 18000 } } }\n";
+    char text[2048];
+
+    snprintf(text, sizeof(text),
+             "%scluster_manager:\n"
+             "  load_stats_config:\n"
+             "    api_type: GRPC\n"
+             "    transport_api_version: V3\n"
+             "    grpc_services: [{ envoy_grpc: { cluster_name: cp } }]\n"
+             "hds_config:\n"
+             "  api_type: GRPC\n"
+             "  transport_api_version: V3\n"
+             "  grpc_services: [{ envoy_grpc: { cluster_name: cp } }]\n",
+             cluster);
+    rc = load_text(text, err, sizeof(err), &b);
+    CHECK_INT(rc, 0);
+    CHECK(b && b->has_lrs && b->has_hds && !b->has_ads);
+    dp_bootstrap_free(b);
+    b = NULL;
+
+    /* no delta form of LRS */
+    snprintf(text, sizeof(text),
+             "%scluster_manager:\n"
+             "  load_stats_config:\n"
+             "    api_type: DELTA_GRPC\n"
+             "    transport_api_version: V3\n"
+             "    grpc_services: [{ envoy_grpc: { cluster_name: cp } }]\n",
+             cluster);
+    rc = load_text(text, err, sizeof(err), &b);
+    CHECK(rc < 0);
+    CHECK_HAS(err, ":11:15: cluster_manager.load_stats_config.api_type: must be GRPC");
+
+    /* HDS to a cluster that is not static */
+    rc = load_text("hds_config:\n"
+                   "  api_type: GRPC\n"
+                   "  transport_api_version: V3\n"
+                   "  grpc_services: [{ envoy_grpc: { cluster_name: nope } }]\n",
+                   err, sizeof(err), &b);
+    CHECK(rc < 0);
+    CHECK_HAS(err, "hds_config.grpc_services[0].envoy_grpc.cluster_name: 'nope' is not a static cluster");
+
+    /* a cluster manager field we do not implement is refused by name */
+    rc = load_text("cluster_manager: { local_cluster_name: x }\n", err, sizeof(err), &b);
+    CHECK(rc < 0);
+    CHECK_HAS(err, "local_cluster_name");
+}
+
 static void test_ads_required(void)
 {
     char err[1024];
@@ -647,6 +709,7 @@ int main(void)
     test_demo();
     test_minimal_json();
     test_dynamic();
+    test_load_reporting();
     test_ads_required();
     test_duplicates();
     test_misc_errors();
