@@ -2,7 +2,7 @@
  *
  *   dataplane -c bootstrap.yaml [--mode serve|validate] [--concurrency N]
  *             [-l LEVEL] [--service-node ID] [--service-cluster NAME]
- *             [--drain-time-s S] [--xds-record FILE]
+ *             [--drain-time-s S] [--xds-record FILE] [--csds-address HOST:PORT]
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by
  * --drain-time-s), exit 0. SIGHUP: re-read the bootstrap's static resources;
@@ -21,9 +21,14 @@
 #include "dataplane/core/loop.h"
 #include "dataplane/server/config.h"
 #include "dataplane/server/worker.h"
+#include "dataplane/transparent/transparent.h"
+#include "dataplane/upstream/health.h"
 #include "dataplane/version.h"
 #include "xds/ads_client.h"
 #include "xds/bootstrap.h"
+#include "xds/csds_server.h"
+#include "xds/hds_client.h"
+#include "xds/lrs_client.h"
 
 static struct {
     const char *config_path;
@@ -32,6 +37,7 @@ static struct {
     dp_bootstrap_opts_t bopts;
     double drain_time_s;
     const char *xds_record;
+    const char *csds_address;
     char *command_line;
 } opt = {.mode = "serve", .drain_time_s = 600};
 
@@ -48,7 +54,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: dataplane -c FILE [--mode serve|validate] [--concurrency N] [-l LEVEL]\n"
                "                 [--service-node ID] [--service-cluster NAME] [--drain-time-s S]\n"
-               "                 [--xds-record FILE] [--version]\n");
+               "                 [--xds-record FILE] [--csds-address HOST:PORT] [--version]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -62,6 +68,7 @@ static void parse_args(int argc, char **argv)
         {"service-cluster", required_argument, NULL, 'C'},
         {"drain-time-s", required_argument, NULL, 'd'},
         {"xds-record", required_argument, NULL, 'R'},
+        {"csds-address", required_argument, NULL, 'S'},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -107,6 +114,9 @@ static void parse_args(int argc, char **argv)
             break;
         case 'R':
             opt.xds_record = optarg;
+            break;
+        case 'S':
+            opt.csds_address = optarg;
             break;
         case 'v':
             printf("dataplane version %s\n", DP_VERSION);
@@ -217,6 +227,11 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     char err[2048];
+    /* the self-check before any listener is translated: listeners with
+     * original_src are refused or fall back on its verdict (validate
+     * mode probes only, it never sets up the kernel) */
+    dp_transparent_init(&(dp_transparent_opts_t){.install = strcmp(opt.mode, "validate") != 0});
+    atexit(dp_transparent_shutdown); /* every exit path removes the kernel set-up it made */
     if (dp_bootstrap_load(opt.config_path, &opt.bopts, &boot, err, sizeof(err)) != 0) {
         fprintf(stderr, "error: %s\n", err);
         return 1;
@@ -267,6 +282,19 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* status back to the control plane: load reports, health, CSDS */
+    if (boot->has_lrs && dp_lrs_client_start(boot, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
+    if (boot->has_hds && dp_hds_client_start(boot, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
+    if (opt.csds_address && dp_csds_server_start(boot, opt.csds_address, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
     dp_admin_set_state("LIVE");
 
     ev_signal sigterm, sigint, sighup;
@@ -281,8 +309,13 @@ int main(int argc, char **argv)
     ev_run(ev, 0);
 
     DP_INFO("exiting");
+    dp_csds_server_stop();
+    dp_hds_client_stop();
+    dp_health_stop(); /* the health-check thread, after HDS which feeds it */
+    dp_lrs_client_stop();
     dp_ads_client_stop();
     dp_workers_stop();
+    dp_transparent_shutdown();
     dp_config_shutdown();
     dp_admin_stop();
     dp_bootstrap_free(boot);

@@ -6,6 +6,7 @@
 #include "filters/basic_auth/basic_auth.h"
 #include "filters/containers/containers.h"
 #include "filters/jwt_authn/jwt_authn.h"
+#include "filters/original_src/original_src.h"
 #include "filters/rbac/rbac.h"
 #include "filters/router.h"
 
@@ -14,6 +15,7 @@ static const dp_http_filter_factory_t *const http_filters[] = {
     &dp_filter_basic_auth,
     &dp_filter_rbac,
     &dp_filter_containers,
+    &dp_filter_original_src,
     &dp_filter_router,
 };
 

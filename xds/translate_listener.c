@@ -12,10 +12,10 @@
 #include "envoy/config/accesslog/v3/accesslog.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
-#include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "filters/filter.h"
 #include "xds/translate.h"
+#include "xds/translate_listener_filters.h"
 #include "xds/translate_tls.h"
 #include "xds/translate_util.h"
 
@@ -29,8 +29,6 @@ typedef Envoy__Config__Accesslog__V3__AccessLog pb_access_log_t;
 
 #define HCM_TYPE "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ROUTER_NAME "envoy.filters.http.router"
-#define TLS_INSPECTOR_NAME "envoy.filters.listener.tls_inspector"
-#define TLS_INSPECTOR_TYPE "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
 
 /* protoc-c's enum and oneof-case names, shortened. */
 #define HCM_ENUM(x)                                                                                          \
@@ -607,46 +605,6 @@ static int check_duplicate_matches(dp_xlate_t *x, const dp_listener_cfg_t *l)
     return 0;
 }
 
-/* listener_filters: the TLS inspector only. The listener always looks at
- * the first byte of a connection when a chain terminates TLS (accept.c),
- * with or without it, as Envoy does when it injects the inspector. */
-static int xl_listener_filters(dp_xlate_t *x, const pb_listener_t *m)
-{
-    for (size_t i = 0; i < m->n_listener_filters; i++) {
-        const Envoy__Config__Listener__V3__ListenerFilter *f = m->listener_filters[i];
-        const char *name = f->name ? f->name : "";
-        size_t saved = dp_xlate__push_idx(x, "listener_filters", i);
-        int rc = 0;
-
-        if (f->config_type_case == ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE_TYPED_CONFIG &&
-            f->typed_config != NULL) {
-            const char *t = dp_xlate__type_name(f->typed_config->type_url);
-            if (strcmp(t, TLS_INSPECTOR_TYPE) != 0) {
-                rc = dp_xlate__fail_at(x, "typed_config", "listener filter type '%s' is not supported yet (only %s)",
-                                       t, TLS_INSPECTOR_NAME);
-            } else {
-                ProtobufCMessage *msg = NULL;
-                size_t s2 = dp_xlate__push(x, "typed_config");
-                rc = dp_xlate__unpack_any(
-                    x, f->typed_config,
-                    &envoy__extensions__filters__listener__tls_inspector__v3__tls_inspector__descriptor, &msg);
-                dp_xlate__pop(x, s2);
-                if (msg)
-                    protobuf_c_message_free_unpacked(msg, NULL);
-            }
-        } else if (name[0] == '\0') {
-            rc = dp_xlate__fail_at(x, "name", "required");
-        } else if (strcmp(name, TLS_INSPECTOR_NAME) != 0) {
-            rc = dp_xlate__fail_at(x, "name", "listener filter '%s' is not supported yet (only %s)", name,
-                                   TLS_INSPECTOR_NAME);
-        }
-        dp_xlate__pop(x, saved);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, const dp_secret_source_t *src, dp_listener_cfg_t *l)
 {
     size_t saved;
@@ -673,7 +631,8 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, const dp_secret_so
         return dp_xlate__fail_at(x, "stat_prefix", "not supported yet");
     l->per_connection_buffer_limit_bytes =
         dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
-    if ((rc = xl_listener_filters(x, m)) != 0)
+    dp_lf_state_t lfs;
+    if ((rc = dp_xlate__listener_filters(x, m, l, &lfs)) != 0)
         return rc;
     /* 0 disables the timeout, as in Envoy */
     if ((rc = dp_xlate__duration_ms(x, "listener_filters_timeout", m->listener_filters_timeout,
@@ -704,6 +663,8 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, const dp_secret_so
             return rc;
         l->any_tls |= is_tls;
     }
+    if ((rc = dp_xlate__transparent_check(x, l, &lfs)) != 0)
+        return rc;
     return xl_access_logs(x, m->access_log, m->n_access_log, "access_log", &l->access_logs,
                           &l->n_access_logs);
 }

@@ -18,6 +18,7 @@
 
 #include "dataplane/core/common.h"
 #include "dataplane/transport/tls.h"
+#include "envoy/extensions/transport_sockets/proxy_protocol/v3/upstream_proxy_protocol.pb-c.h"
 #include "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/common.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
@@ -40,6 +41,7 @@ typedef Envoy__Config__Core__V3__DataSource pb_ds_t;
 #define TLS_ENUM(x) ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__##x
 
 #define DOWNSTREAM_TYPE "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+#define PROXY_PROTOCOL_TYPE "envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport"
 #define UPSTREAM_TYPE "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 #define RAW_TYPE "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"
 
@@ -701,6 +703,41 @@ out:
     return rc;
 }
 
+/* envoy.transport_sockets.upstream_proxy_protocol: a PROXY protocol
+ * header first (pool.c), then the wrapped transport socket (required). */
+static int xt_upstream_proxy_protocol(dp_xlate_t *x, const Google__Protobuf__Any *any, const dp_secret_source_t *src,
+                                      dp_cluster_cfg_t *c)
+{
+    const Envoy__Extensions__TransportSockets__ProxyProtocol__V3__ProxyProtocolUpstreamTransport *pp = NULL;
+    ProtobufCMessage *msg = NULL;
+    size_t saved = dp_xlate__push(x, "typed_config");
+    int rc = dp_xlate__unpack_any(
+        x, any, &envoy__extensions__transport_sockets__proxy_protocol__v3__proxy_protocol_upstream_transport__descriptor,
+        &msg);
+    pp = (const Envoy__Extensions__TransportSockets__ProxyProtocol__V3__ProxyProtocolUpstreamTransport *)msg;
+    if (rc == 0 && c->proxy_protocol)
+        rc = dp_xlate__fail(x, "a PROXY protocol transport socket inside another");
+    if (rc == 0) {
+        c->proxy_protocol = pp->config && pp->config->version == ENVOY__CONFIG__CORE__V3__PROXY_PROTOCOL_CONFIG__VERSION__V2
+                                ? 2
+                                : 1;
+        if (pp->config && pp->config->version != ENVOY__CONFIG__CORE__V3__PROXY_PROTOCOL_CONFIG__VERSION__V1 &&
+            pp->config->version != ENVOY__CONFIG__CORE__V3__PROXY_PROTOCOL_CONFIG__VERSION__V2)
+            rc = dp_xlate__fail_at(x, "config.version", "unknown value %d", (int)pp->config->version);
+        else if (pp->transport_socket == NULL)
+            rc = dp_xlate__fail_at(x, "transport_socket", "required");
+    }
+    if (rc == 0) {
+        size_t s2 = dp_xlate__push(x, "transport_socket");
+        rc = dp_xlate__upstream_tls(x, pp->transport_socket, src, c);
+        dp_xlate__pop(x, s2);
+    }
+    dp_xlate__pop(x, saved);
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    return rc;
+}
+
 int dp_xlate__upstream_tls(dp_xlate_t *x, const Envoy__Config__Core__V3__TransportSocket *ts,
                            const dp_secret_source_t *src, dp_cluster_cfg_t *c)
 {
@@ -708,6 +745,10 @@ int dp_xlate__upstream_tls(dp_xlate_t *x, const Envoy__Config__Core__V3__Transpo
     ProtobufCMessage *msg = NULL;
     int rc;
 
+    if (ts && ts->config_type_case == ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG &&
+        ts->typed_config != NULL &&
+        strcmp(dp_xlate__type_name(ts->typed_config->type_url), PROXY_PROTOCOL_TYPE) == 0)
+        return xt_upstream_proxy_protocol(x, ts->typed_config, src, c);
     rc = socket_kind(x, ts, UPSTREAM_TYPE, DOWNSTREAM_TYPE, &any);
     if (rc <= 0)
         return rc;

@@ -121,6 +121,18 @@ typedef struct dp_listener_cfg {
     dp_filter_chain_t *default_chain; /* default_filter_chain, or NULL */
     bool any_tls;                     /* some chain terminates TLS (sniff the first byte) */
     uint64_t listener_filters_timeout_ms; /* [15 s]: TLS sniffing + handshake */
+    /* listener_filters envoy.filters.listener.original_src: upstream
+     * connections for this listener's requests come from the client's
+     * address (dataplane/transparent/transparent.h) */
+    bool original_src;
+    bool original_src_bind_port; /* the client's port too */
+    uint32_t original_src_mark;  /* SO_MARK on the upstream socket, 0 none */
+    /* original_src (listener or HTTP filter) configured but transparent
+     * sockets unavailable here, and dataplane.filters.listener.
+     * original_src_fallback says FORWARD_CLIENT_ADDRESS: no bind; the
+     * client address goes in X-Forwarded-For / X-Real-IP (or a PROXY
+     * header where the cluster sends one) */
+    bool forward_client_address;
     struct dp_access_log **access_logs; /* listener-level access_log */
     size_t n_access_logs;
     /* listener.<address>.* stats, resolved on first use (dp_listener_stats_of) */

@@ -114,6 +114,25 @@ dp_listener_stats_t *dp_listener_stats_of(const dp_listener_cfg_t *l)
     return s;
 }
 
+void dp_stream_xff_append(dp_stream_t *s, const char *addr)
+{
+    size_t al = strlen(addr);
+    long i = dp_headers_find(&s->req_headers, "x-forwarded-for", 15, 0);
+    if (i >= 0) {
+        /* append to the existing (first) line, as Envoy does */
+        dp_slice_t old = s->req_headers.v[i].value;
+        size_t nl = old.len + 1 + al;
+        char *v = dp_arena_alloc(&s->arena, nl);
+        memcpy(v, old.base, old.len);
+        v[old.len] = ',';
+        memcpy(v + old.len + 1, addr, al);
+        s->req_headers.v[i].value = dp_slice(v, nl);
+    } else {
+        char *v = dp_arena_strndup(&s->arena, addr, al);
+        dp_headers_add(&s->req_headers, DP_SLICE_LIT("x-forwarded-for"), dp_slice(v, al));
+    }
+}
+
 const char *dp_http_reason(int status)
 {
     switch (status) {
@@ -683,21 +702,7 @@ void dp_stream_on_headers(dp_stream_t *s)
             char peer[48];
             uint16_t pp;
             dp_sockaddr_split(s->peer, peer, sizeof(peer), &pp);
-            long i = dp_headers_find(&s->req_headers, "x-forwarded-for", 15, 0);
-            if (i >= 0) {
-                /* append to the existing (first) line, as Envoy does */
-                dp_slice_t old = s->req_headers.v[i].value;
-                size_t pl = strlen(peer), nl = old.len + 1 + pl;
-                char *v = dp_arena_alloc(&s->arena, nl);
-                memcpy(v, old.base, old.len);
-                v[old.len] = ',';
-                memcpy(v + old.len + 1, peer, pl);
-                s->req_headers.v[i].value = dp_slice(v, nl);
-            } else {
-                size_t nl = strlen(peer);
-                char *v = dp_arena_strndup(&s->arena, peer, nl);
-                dp_headers_add(&s->req_headers, DP_SLICE_LIT("x-forwarded-for"), dp_slice(v, nl));
-            }
+            dp_stream_xff_append(s, peer);
         }
     } else if (xff_nth_from_right(&s->req_headers, h->xff_num_trusted_hops, xff_addr, sizeof(xff_addr))) {
         snprintf(s->remote_addr, sizeof(s->remote_addr), "%s", xff_addr);

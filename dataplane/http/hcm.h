@@ -31,6 +31,10 @@ dp_hcm_stats_t *dp_hcm_stats_of(const dp_hcm_cfg_t *h);
 dp_listener_stats_t *dp_listener_stats_of(const dp_listener_cfg_t *l);
 
 const char *dp_http_reason(int status);
+/* Appends addr to the request's X-Forwarded-For (its first line, as
+ * Envoy), or adds the header; copies addr into the stream's arena. */
+struct dp_stream;
+void dp_stream_xff_append(struct dp_stream *s, const char *addr);
 /* Envoy's Grpc::Utility::httpToGrpcStatus. */
 int dp_grpc_status_of_http(int status);
 

@@ -105,6 +105,11 @@ struct dp_stream {
     const struct sockaddr *local;
     bool tls;
 
+    /* Where the upstream connection comes from (original_src): set from the
+     * listener's config when the stream starts, or by the HTTP filter. */
+    enum { DP_ORIGSRC_NONE, DP_ORIGSRC_PEER, DP_ORIGSRC_REMOTE_ADDR } original_src;
+    uint32_t original_src_mark;
+
     /* derived by the HCM */
     char remote_addr[48];    /* trusted client address, Envoy's downstream remote address (no port) */
     uint16_t remote_port;

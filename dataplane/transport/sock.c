@@ -44,9 +44,50 @@ dp_sock_t *dp_sock_new(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops)
 
 dp_sock_t *dp_sock_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len, dp_sock_cb on_connect)
 {
+    return dp_sock_connect_from(loop, addr, len, NULL, on_connect);
+}
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+/* Socket options and bind for a chosen source; -1 with errno. */
+static int bind_source(int fd, int family, const dp_sock_source_t *src)
+{
+    int one = 1;
+
+    if (src->bind->sa_family != family) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    if (src->transparent &&
+        (family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one))
+                           : setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))) != 0)
+        return -1;
+    if (src->mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &src->mark, sizeof(src->mark)) != 0)
+        return -1;
+    /* port 0: the port is picked at connect(), per destination, so one
+     * client address can open many upstream connections (no bind-time
+     * ephemeral port exhaustion) */
+    uint16_t port = family == AF_INET ? ((const struct sockaddr_in *)src->bind)->sin_port
+                                      : ((const struct sockaddr_in6 *)src->bind)->sin6_port;
+    if (port == 0) /* an IPv4-level option that IPv6 TCP sockets take too */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    return bind(fd, src->bind, src->bindlen);
+}
+
+dp_sock_t *dp_sock_connect_from(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len,
+                                const dp_sock_source_t *src, dp_sock_cb on_connect)
+{
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return NULL;
+    if (src && src->bind && bind_source(fd, addr->sa_family, src) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     dp_sock_t *s = sock_alloc(loop, fd, &dp_transport_raw);

@@ -83,6 +83,22 @@ dp_sock_t *dp_sock_new(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops);
  * Returns NULL with errno set if the socket cannot even be created. */
 dp_sock_t *dp_sock_connect(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len, dp_sock_cb on_connect);
 
+/* Where a connection comes from when not the kernel's choice: Envoy's
+ * original_src (dataplane/transparent/transparent.h). */
+typedef struct dp_sock_source {
+    const struct sockaddr *bind; /* source address (port 0: any), NULL none */
+    socklen_t bindlen;
+    bool transparent; /* IP_TRANSPARENT / IPV6_TRANSPARENT: a source that is not ours */
+    uint32_t mark;    /* SO_MARK, 0 none */
+} dp_sock_source_t;
+
+/* dp_sock_connect from that source. NULL with errno set when the socket
+ * cannot be made or bound (EPERM without CAP_NET_ADMIN, EADDRINUSE for a
+ * taken port with bind_port, EAFNOSUPPORT for a source of another
+ * family than addr). */
+dp_sock_t *dp_sock_connect_from(dp_loop_t *loop, const struct sockaddr *addr, socklen_t len,
+                                const dp_sock_source_t *src, dp_sock_cb on_connect);
+
 void dp_sock_read_start(dp_sock_t *s, dp_sock_cb on_read);
 void dp_sock_read_stop(dp_sock_t *s);
 

@@ -1,5 +1,6 @@
 #include "dataplane/upstream/pool.h"
 
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "dataplane/http2/client.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/transport/tls.h"
+#include "dataplane/upstream/proxy_protocol.h"
 #include "xds/snapshot.h"
 
 /* HTTP/2: streams a connection still connecting is counted on for (the
@@ -32,6 +34,7 @@ struct dp_pool {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     dp_upstream_proto_t proto;
+    dp_pool_src_t *src; /* one client's pool (original_src, PROXY header), NULL shared */
     dp_upconn_t *avail, *full; /* open connections that take streams: with a free slot / without */
     pconnect_t *connecting;
     uint32_t n_connecting, n_conns, n_active, n_waiting;
@@ -77,13 +80,23 @@ dp_upstream_proto_t dp_pool_proto_for(const dp_cluster_cfg_t *c, int downstream_
 }
 
 static uint64_t key_hash(const dp_cluster_rt_t *rt, const struct sockaddr_storage *a, socklen_t len,
-                         dp_upstream_proto_t proto)
+                         dp_upstream_proto_t proto, const dp_pool_src_t *src)
 {
     uint64_t h = ((uint64_t)(uintptr_t)rt + (uint64_t)proto) * 0x9E3779B97F4A7C15ull;
     const unsigned char *p = (const unsigned char *)a;
     for (socklen_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
+    p = (const unsigned char *)src;
+    for (size_t i = 0; src && i < sizeof(*src); i++)
+        h = (h ^ p[i]) * 1099511628211ull;
     return h;
+}
+
+static bool same_src(const dp_pool_src_t *a, const dp_pool_src_t *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return memcmp(a, b, sizeof(*a)) == 0;
 }
 
 dp_pool_table_t *dp_pool_table_new(dp_worker_t *w)
@@ -117,6 +130,7 @@ static void pool_free(dp_pool_t *p)
 {
     dp_tls_ctx_unref(p->tls);
     free(p->sni);
+    free(p->src);
     free(p);
 }
 
@@ -165,14 +179,14 @@ static void settings_from(dp_pool_t *p, const dp_cluster_cfg_t *c)
 }
 
 static dp_pool_t *lookup(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e,
-                         dp_upstream_proto_t proto, bool create)
+                         dp_upstream_proto_t proto, const dp_pool_src_t *src, bool create)
 {
     dp_pool_table_t *t = w->pools;
-    uint64_t h = key_hash(c->rt, &e->addr, e->addrlen, proto);
+    uint64_t h = key_hash(c->rt, &e->addr, e->addrlen, proto, src);
     dp_pool_t **b = &t->buckets[h & (t->n_buckets - 1)];
     for (dp_pool_t *p = *b; p; p = p->hnext)
         if (p->rt == c->rt && p->proto == proto && p->addrlen == e->addrlen &&
-            memcmp(&p->addr, &e->addr, e->addrlen) == 0) {
+            memcmp(&p->addr, &e->addr, e->addrlen) == 0 && same_src(p->src, src)) {
             if (create)
                 settings_from(p, c); /* follow config updates */
             return p;
@@ -186,7 +200,7 @@ static dp_pool_t *lookup(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_end
             dp_pool_t *p = t->buckets[i];
             while (p) {
                 dp_pool_t *n = p->hnext;
-                uint64_t hh = key_hash(p->rt, &p->addr, p->addrlen, p->proto);
+                uint64_t hh = key_hash(p->rt, &p->addr, p->addrlen, p->proto, p->src);
                 p->hnext = nbk[hh & (nb - 1)];
                 nbk[hh & (nb - 1)] = p;
                 p = n;
@@ -203,6 +217,10 @@ static dp_pool_t *lookup(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_end
     memcpy(&p->addr, &e->addr, e->addrlen);
     p->addrlen = e->addrlen;
     p->proto = proto;
+    if (src) {
+        p->src = dp_xmalloc(sizeof(*p->src));
+        memcpy(p->src, src, sizeof(*src));
+    }
     settings_from(p, c);
     p->cx_http1_total = dp_stats_counterf("cluster.%s.upstream_cx_http1_total", c->rt->name);
     p->cx_http2_total = dp_stats_counterf("cluster.%s.upstream_cx_http2_total", c->rt->name);
@@ -214,12 +232,18 @@ static dp_pool_t *lookup(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_end
     return p;
 }
 
+dp_pool_t *dp_pool_for_src(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e,
+                           dp_upstream_proto_t proto, const dp_pool_src_t *src)
+{
+    dp_pool_t *p = lookup(w, c, e, proto == DP_UPSTREAM_HTTP2 ? DP_UPSTREAM_HTTP2 : DP_UPSTREAM_HTTP1, src, true);
+    p->retired = false; /* back in the config */
+    return p;
+}
+
 dp_pool_t *dp_pool_for(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e,
                        dp_upstream_proto_t proto)
 {
-    dp_pool_t *p = lookup(w, c, e, proto == DP_UPSTREAM_HTTP2 ? DP_UPSTREAM_HTTP2 : DP_UPSTREAM_HTTP1, true);
-    p->retired = false; /* back in the config */
-    return p;
+    return dp_pool_for_src(w, c, e, proto, NULL);
 }
 
 dp_pool_t *dp_pool_get(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e)
@@ -244,6 +268,28 @@ static bool in_config(const dp_pool_t *p, const dp_snapshot_t *snap)
 static bool pool_empty(const dp_pool_t *p)
 {
     return p->n_conns == 0 && p->n_active == 0 && p->n_connecting == 0 && p->wait_head == NULL;
+}
+
+/* A one-client pool whose last connection closed: out of the table now,
+ * freed after this loop iteration (the closing connection's stack may
+ * still read it). No request holds it: none is active. */
+static void pool_forget(dp_pool_t *p)
+{
+    dp_pool_table_t *t = p->w->pools;
+    uint64_t h = key_hash(p->rt, &p->addr, p->addrlen, p->proto, p->src);
+    for (dp_pool_t **pp = &t->buckets[h & (t->n_buckets - 1)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == p) {
+            *pp = p->hnext;
+            t->n--;
+            break;
+        }
+    dp_tls_ctx_unref(p->tls);
+    p->tls = NULL;
+    free(p->sni);
+    p->sni = NULL;
+    free(p->src);
+    p->src = NULL;
+    dp_loop_defer_free(&p->w->loop, p);
 }
 
 void dp_pool_table_prune(dp_pool_table_t *t, const dp_snapshot_t *snap)
@@ -273,7 +319,7 @@ void dp_pool_table_prune(dp_pool_table_t *t, const dp_snapshot_t *snap)
 
 uint32_t dp_pool_active(dp_worker_t *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e)
 {
-    dp_pool_t *a = lookup(w, c, e, DP_UPSTREAM_HTTP1, false), *b = lookup(w, c, e, DP_UPSTREAM_HTTP2, false);
+    dp_pool_t *a = lookup(w, c, e, DP_UPSTREAM_HTTP1, NULL, false), *b = lookup(w, c, e, DP_UPSTREAM_HTTP2, NULL, false);
     return (a ? a->n_active : 0) + (b ? b->n_active : 0);
 }
 
@@ -500,6 +546,8 @@ static void on_conn_event(dp_upconn_t *c, dp_upconn_event_t ev)
         cx_closed(p);
         c->on_event = NULL;
         maybe_connect(p);
+        if (p->src && !p->closing && pool_empty(p)) /* closing: the table frees it */
+            pool_forget(p);
         return;
     case DP_UPCONN_EV_GOAWAY:
         c->draining = true;
@@ -551,6 +599,10 @@ static void connect_failed(pconnect_t *pc, int err, const char *detail)
             break;
         waiter_call(w, NULL, err, detail);
     } while (p->proto == DP_UPSTREAM_HTTP2 && p->n_waiting > coverage(p));
+    /* a one-client pool that never got a connection (the container is
+     * down) must not stay behind */
+    if (p->src && !p->closing && pool_empty(p))
+        pool_forget(p);
 }
 
 static void connect_done(pconnect_t *pc)
@@ -615,6 +667,18 @@ static void on_tcp_connect(dp_sock_t *sock, int err)
         connect_failed(pc, DP_ECLOSED, "connection failure");
         return;
     }
+    if (pc->p->src && pc->p->src->pp_version) {
+        /* the PROXY header goes first, before TLS or HTTP: on a socket
+         * that just connected the whole of it fits the send buffer */
+        uint8_t hdr[DP_PROXY_PROTOCOL_MAX];
+        const dp_pool_src_t *src = pc->p->src;
+        size_t n = dp_proxy_protocol_header(src->pp_version, (const struct sockaddr *)&src->pp_src,
+                                            (const struct sockaddr *)&src->pp_dst, hdr);
+        if (send(sock->fd, hdr, n, MSG_NOSIGNAL) != (ssize_t)n) {
+            connect_failed(pc, DP_ECLOSED, "connection failure, cannot send the PROXY protocol header");
+            return;
+        }
+    }
     if (pc->tls) {
         if (dp_tls_connect(sock, pc->tls, pc->p->sni, on_tls_done) != 0)
             connect_failed(pc, DP_ECLOSED, "connection failure, transport failure reason: TLS error");
@@ -626,15 +690,24 @@ static void on_tcp_connect(dp_sock_t *sock, int err)
 /* Returns false when no socket could be made (the oldest waiter failed). */
 static bool connect_start(dp_pool_t *p)
 {
+    dp_sock_source_t so = {0};
+    if (p->src && p->src->bindlen) {
+        so.bind = (const struct sockaddr *)&p->src->bind;
+        so.bindlen = p->src->bindlen;
+        so.transparent = true;
+        so.mark = p->src->mark;
+    }
     dp_sock_t *sock = p->tls_waiting ? NULL
-                                     : dp_sock_connect(&p->w->loop, (const struct sockaddr *)&p->addr, p->addrlen,
-                                                       on_tcp_connect);
+                                     : dp_sock_connect_from(&p->w->loop, (const struct sockaddr *)&p->addr,
+                                                            p->addrlen, &so, on_tcp_connect);
     if (sock == NULL) {
         dp_stat_inc(p->rt->cx_connect_fail);
         dp_pool_waiter_t *w = wait_pop(p);
         if (w)
             waiter_call(w, NULL, DP_ECLOSED,
-                        p->tls_waiting ? "TLS context not ready" : "cannot create upstream socket");
+                        p->tls_waiting ? "TLS context not ready"
+                        : so.bind      ? "cannot bind the client's address (original_src)"
+                                       : "cannot create upstream socket");
         return false;
     }
     pconnect_t *pc = dp_xcalloc(1, sizeof(*pc));

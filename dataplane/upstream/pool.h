@@ -51,6 +51,23 @@ dp_upstream_proto_t dp_pool_proto_for(const dp_cluster_cfg_t *c, int downstream_
  * created on first use; its settings follow c. */
 dp_pool_t *dp_pool_for(struct dp_worker *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e,
                        dp_upstream_proto_t proto);
+
+/* Upstream connections that speak for one client: bound to its address
+ * (original_src, transparent) and/or opened with a PROXY protocol header
+ * naming it. Such connections are never shared with another client: each
+ * source gets its own pool (as Envoy hashes these options into the pool
+ * key), freed when its last connection closes. Build it zeroed. */
+typedef struct dp_pool_src {
+    struct sockaddr_storage bind; /* the client's address (port 0 unless bind_port) */
+    socklen_t bindlen;            /* 0: no bind */
+    uint32_t mark;                /* SO_MARK, 0 none */
+    uint8_t pp_version;           /* 0: no PROXY header; 1 or 2 */
+    struct sockaddr_storage pp_src, pp_dst; /* the downstream connection's peer and local addresses */
+} dp_pool_src_t;
+
+/* dp_pool_for() for one source; src NULL is dp_pool_for(). */
+dp_pool_t *dp_pool_for_src(struct dp_worker *w, const dp_cluster_cfg_t *c, const dp_endpoint_t *e,
+                           dp_upstream_proto_t proto, const dp_pool_src_t *src);
 /* After a config swap: pools whose cluster or endpoint is gone from snap
  * close their idle connections; busy ones close when their last stream
  * ends. Pools left with nothing are freed. */

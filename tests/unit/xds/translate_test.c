@@ -172,6 +172,78 @@ static const char *cluster_err(const char *yaml)
     return err;
 }
 
+/* ---- transparent upstreams (original_src, PROXY protocol) --------------------------- */
+
+#define OSRC_LF                                                                                              \
+    "{name: envoy.filters.listener.original_src, typed_config: {'@type': "                                   \
+    "type.googleapis.com/envoy.extensions.filters.listener.original_src.v3.OriginalSrc, bind_port: true, "   \
+    "mark: 7}}"
+#define FALLBACK_LF                                                                                          \
+    "{name: x, typed_config: {'@type': type.googleapis.com/dataplane.transparent.v1.OriginalSrcFallback, "   \
+    "action: FORWARD_CLIENT_ADDRESS}}"
+
+static void test_transparent(void)
+{
+    dp_listener_cfg_t *l = NULL;
+    dp_cluster_cfg_t *c = NULL;
+    const char *h = "stat_prefix: s, http_filters: [" ROUTER "], " ROUTES;
+    int rc;
+
+    /* not initialised here (unit test): transparent sockets unavailable,
+     * so original_src without a fallback is refused, naming the filter */
+    rc = listener_full(ADDR "\nlistener_filters: [" OSRC_LF "]", h, &l);
+    CHECK(rc < 0 && l == NULL);
+    CHECK(strstr(err, "listener_filters[0]: envoy.filters.listener.original_src: transparent upstreams unavailable "
+                      "here: not initialised") != NULL);
+    /* the HTTP filter too */
+    rc = listener_full(ADDR,
+                       "stat_prefix: s, http_filters: [{name: o, typed_config: {'@type': "
+                       "type.googleapis.com/envoy.extensions.filters.http.original_src.v3.OriginalSrc}}, " ROUTER
+                       "], " ROUTES,
+                       &l);
+    CHECK(rc < 0 && l == NULL);
+    CHECK(strstr(err, "envoy.filters.http.original_src: transparent upstreams unavailable here") != NULL);
+
+    /* with the fallback: served, forwarding the client address */
+    rc = listener_full(ADDR "\nlistener_filters: [" OSRC_LF ", " FALLBACK_LF "]", h, &l);
+    CHECK_INT(rc, 0);
+    CHECK(l && l->original_src && l->original_src_bind_port && l->original_src_mark == 7 &&
+          l->forward_client_address);
+    dp_listener_cfg_unref(l);
+    /* no original_src: nothing to check, nothing forwarded */
+    rc = listener_full(ADDR "\nlistener_filters: [" FALLBACK_LF "]", h, &l);
+    CHECK_INT(rc, 0);
+    CHECK(l && !l->original_src && !l->forward_client_address);
+    dp_listener_cfg_unref(l);
+
+    /* an unknown listener filter is refused by its type */
+    rc = listener_full(ADDR "\nlistener_filters: [{name: p, typed_config: {'@type': "
+                            "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]",
+                       h, &l);
+    CHECK(rc < 0);
+    CHECK(strstr(err, "listener_filters[0].typed_config: listener filter type "
+                      "'envoy.extensions.filters.http.router.v3.Router' is not supported") != NULL);
+
+    /* the PROXY protocol upstream transport socket */
+#define PP_TS(body)                                                                                          \
+    "name: pp\nconnect_timeout: 1s\nload_assignment: {cluster_name: pp}\ntransport_socket: {name: x, "       \
+    "typed_config: {'@type': "                                                                               \
+    "type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport" \
+    body "}}\n"
+    rc = cluster(PP_TS(", config: {version: V2}, transport_socket: {name: envoy.transport_sockets.raw_buffer}"),
+                 NULL, &c);
+    CHECK_INT(rc, 0);
+    CHECK(c && c->proxy_protocol == 2 && c->tls == NULL);
+    dp_cluster_cfg_unref(c);
+    rc = cluster(PP_TS(", transport_socket: {name: envoy.transport_sockets.raw_buffer}"), NULL, &c);
+    CHECK_INT(rc, 0);
+    CHECK(c && c->proxy_protocol == 1); /* V1 is the default, as Envoy */
+    dp_cluster_cfg_unref(c);
+    CHECK(strstr(cluster_err(PP_TS(", config: {version: V2}")),
+                 "transport_socket.typed_config.transport_socket: required") != NULL);
+#undef PP_TS
+}
+
 /* ---- routes ------------------------------------------------------------------ */
 
 static void test_route_defaults(void)
@@ -1282,6 +1354,7 @@ int main(void)
     test_listener_h2_upgrades();
     test_http_filters();
     test_listener_errors();
+    test_transparent();
     test_unknown_fields();
     test_cluster_defaults();
     test_cluster_eds();

@@ -402,15 +402,18 @@ static void test_listener_errors(void)
                    h),
                  &SRC, &l);
     CHECK_STR(err, "listener_filters[0].name: listener filter 'envoy.filters.listener.original_dst' is not "
-                   "supported yet (only envoy.filters.listener.tls_inspector)");
+                   "supported (supported: envoy.filters.listener.tls_inspector, envoy.filters.listener.original_src, "
+                   "dataplane.filters.listener.original_src_fallback)");
     listener_src(Y("name: l\n" ADDR "listener_filters: [{name: x, typed_config: {'@type': " UTLS "}}]\n"
                    "filter_chains: [{%s}]",
                    h),
                  &SRC, &l);
     CHECK_STR(err,
               "listener_filters[0].typed_config: listener filter type "
-              "'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' is not supported yet (only "
-              "envoy.filters.listener.tls_inspector)");
+              "'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' is not supported (supported: "
+              "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
+              "envoy.extensions.filters.listener.original_src.v3.OriginalSrc, "
+              "dataplane.transparent.v1.OriginalSrcFallback)");
     listener_src(Y("name: l\n" ADDR "listener_filters: [{}]\nfilter_chains: [{%s}]", h), &SRC, &l);
     CHECK_STR(err, "listener_filters[0].name: required");
     listener_src(Y("name: l\n" ADDR "listener_filters_timeout: -1s\nfilter_chains: [{%s}]", h), &SRC, &l);
