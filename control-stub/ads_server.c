@@ -1,15 +1,10 @@
 /* ADS server of the control stub: see ads_server.h for the protocol.
  *
- * Life of a stream (all on the one completion queue):
- *   OP_NEW     grpc_server_request_call() completed: a new call. Another
- *              request_call is issued at once so calls keep being accepted.
- *   OP_CLOSE   RECV_CLOSE_ON_SERVER, started first: completes when the call
- *              is over (client cancelled, or our status went out).
- *   OP_RECV    one RECV_MESSAGE at a time; NULL message = half-close.
- *   OP_SEND    one SEND_MESSAGE at a time (initial metadata with the first).
- *   OP_STATUS  SEND_STATUS_FROM_SERVER, once.
- * A stream is freed when OP_CLOSE has completed and no batch is pending;
- * after OP_CLOSE no batch is started. */
+ * A stream embeds the shared server-call plumbing (stub_call.h: one
+ * receive and one send at a time, the close, the status) and adds the
+ * xDS state: the node, a subscription per type, the replay position. The
+ * stub's acceptor (stub_server.c) hands it the calls of the two ADS
+ * methods. */
 #include "control-stub/ads_server.h"
 
 #include <grpc/byte_buffer_reader.h>
@@ -26,22 +21,13 @@
 
 #include "control-stub/fleet_xlate.h"
 #include "control-stub/replay.h"
+#include "control-stub/stub_call.h"
 #include "control-stub/stub_util.h"
 #include "dataplane/core/common.h"
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 
-#define SOTW_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
-#define DELTA_METHOD "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
-
-enum { OP_NEW, OP_RECV, OP_SEND, OP_CLOSE, OP_STATUS, OP_N };
-
 typedef struct stream stream_t;
-
-typedef struct op {
-    stream_t *s;
-    int kind;
-} op_t;
 
 typedef struct sub {
     int active;   /* a request of this type was seen */
@@ -63,22 +49,8 @@ typedef struct sub {
 } sub_t;
 
 struct stream {
-    dp_stubsrv_t *srv;
-    op_t ops[OP_N];
-    grpc_call *call;
-    grpc_call_details details;
-    grpc_metadata_array md;
-    grpc_byte_buffer *recv_bb, *send_bb;
-    int cancelled; /* filled by RECV_CLOSE_ON_SERVER */
-    int pending;   /* batches in flight */
-    int live;      /* OP_NEW completed */
-    int closed;    /* OP_CLOSE completed: no more batches */
-    int md_sent, send_busy, status_started, want_status;
-    grpc_status_code status;
-    const char *status_msg; /* static strings only */
-    grpc_slice status_details;
-    unsigned id;
-    char *peer;
+    dp_stub_call_t super; /* first: the plumbing's callbacks cast back */
+    dp_stubads_t *srv;
     char *node; /* node id of the first request, or NULL */
     sub_t subs[DP_XT_COUNT];
     int delta;      /* DeltaAggregatedResources */
@@ -106,25 +78,19 @@ typedef struct nodestate {
     dp_stub_tstat_t st[DP_XT_COUNT]; /* for GET /status */
 } nodestate_t;
 
-struct dp_stubsrv {
-    grpc_server *server;
-    grpc_completion_queue *cq;
+struct dp_stubads {
     stream_t *streams; /* live ones */
-    unsigned next_id;
     unsigned long long nonce_seq, nonce_epoch;
     nodestate_t *nodes;
     size_t nnodes;
-    stream_t *accepting; /* waiting in grpc_server_request_call */
-    int shutting_down;
     const dp_replay_t *replay; /* --replay: serve this instead of the fleet */
     int rp_next;               /* next recorded stream to hand out */
 };
 
 static void stream_pump(stream_t *s);
-static int start_send(stream_t *s, uint8_t *buf, size_t len);
 static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node);
 
-static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
+static nodestate_t *find_node(dp_stubads_t *srv, const char *name)
 {
     for (size_t i = 0; i < srv->nnodes; i++)
         if (strcmp(srv->nodes[i].name, name) == 0)
@@ -134,7 +100,7 @@ static nodestate_t *find_node(dp_stubsrv_t *srv, const char *name)
 
 /* Like find_node() but creates an absent entry, so that a node that is
  * not (yet) in the fleet still shows in GET /status. */
-static nodestate_t *node_get(dp_stubsrv_t *srv, const char *name)
+static nodestate_t *node_get(dp_stubads_t *srv, const char *name)
 {
     nodestate_t *ns = find_node(srv, name);
     if (ns != NULL)
@@ -146,115 +112,33 @@ static nodestate_t *node_get(dp_stubsrv_t *srv, const char *name)
     return ns;
 }
 
-static void now_iso(char *buf, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
-static void stat_ack(dp_stubsrv_t *srv, const char *node, int t, const char *version)
+static void stat_ack(dp_stubads_t *srv, const char *node, int t, const char *version)
 {
     snprintf(node_get(srv, node)->st[t].acked, sizeof(((dp_stub_tstat_t *)0)->acked), "%s", version);
 }
 
-static void stat_nack(dp_stubsrv_t *srv, const char *node, int t, const char *version, const char *msg)
+static void stat_nack(dp_stubads_t *srv, const char *node, int t, const char *version, const char *msg)
 {
     dp_stub_tstat_t *st = &node_get(srv, node)->st[t];
     snprintf(st->nack_ver, sizeof st->nack_ver, "%s", version);
     free(st->nack_msg);
     st->nack_msg = dp_stub_xstrdup(msg);
-    now_iso(st->nack_at, sizeof st->nack_at);
+    dp_stub_now_iso(st->nack_at, sizeof st->nack_at);
 }
 
-/* ---- stream plumbing ---- */
+/* ---- stream life ---- */
 
-static int start_batch(stream_t *s, const grpc_op *ops, size_t n, int kind)
+static void stream_free(dp_stub_call_t *c)
 {
-    if (s->closed)
-        return -1;
-    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, &s->ops[kind], NULL);
-    if (e != GRPC_CALL_OK) {
-        dp_stub_log("stream %u: start_batch failed (%d): cancelling", s->id, (int)e);
-        grpc_call_cancel(s->call, NULL);
-        return -1;
-    }
-    s->pending++;
-    return 0;
-}
-
-static void request_call(dp_stubsrv_t *srv)
-{
-    stream_t *s = dp_stub_xcalloc(1, sizeof *s);
-    s->srv = srv;
-    for (int k = 0; k < OP_N; k++)
-        s->ops[k] = (op_t){s, k};
-    grpc_call_details_init(&s->details);
-    grpc_metadata_array_init(&s->md);
-    if (grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, srv->cq, srv->cq,
-                                 &s->ops[OP_NEW]) != GRPC_CALL_OK) {
-        dp_stub_log("grpc_server_request_call failed: no more streams will be accepted");
-        grpc_call_details_destroy(&s->details);
-        grpc_metadata_array_destroy(&s->md);
-        free(s);
-        return;
-    }
-    srv->accepting = s;
-}
-
-static void start_recv(stream_t *s)
-{
-    grpc_op op = {0};
-    op.op = GRPC_OP_RECV_MESSAGE;
-    op.data.recv_message.recv_message = &s->recv_bb;
-    start_batch(s, &op, 1, OP_RECV);
-}
-
-/* Ends the call with a status (after the send in flight, if any). */
-static void finish(stream_t *s, grpc_status_code code, const char *msg)
-{
-    if (s->status_started || s->closed)
-        return;
-    if (!s->want_status) {
-        s->want_status = 1;
-        s->status = code;
-        s->status_msg = msg;
-    }
-    if (s->send_busy)
-        return;
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->md_sent) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        s->md_sent = 1;
-    }
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = s->status;
-    /* kept in the stream: it must outlive the batch */
-    s->status_details = grpc_slice_from_static_string(s->status_msg ? s->status_msg : "");
-    ops[n].data.send_status_from_server.status_details = &s->status_details;
-    n++;
-    s->status_started = 1;
-    start_batch(s, ops, n, OP_STATUS);
-}
-
-static void stream_free(stream_t *s)
-{
-    dp_stubsrv_t *srv = s->srv;
-    if (s->live) {
-        if (s->prev)
-            s->prev->next = s->next;
-        else
-            srv->streams = s->next;
-        if (s->next)
-            s->next->prev = s->prev;
-        dp_stub_log("stream %u (node %s): closed%s", s->id, s->node ? s->node : "-",
-                    s->cancelled ? " (cancelled)" : "");
-    }
+    stream_t *s = (stream_t *)c;
+    dp_stubads_t *srv = s->srv;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    dp_stub_log("stream %u (node %s): closed%s", c->id, s->node ? s->node : "-", c->cancelled ? " (cancelled)" : "");
     for (int t = 0; t < DP_XT_COUNT; t++) {
         for (size_t i = 0; i < s->subs[t].nnames; i++)
             free(s->subs[t].names[i]);
@@ -265,16 +149,7 @@ static void stream_free(stream_t *s)
         free(s->subs[t].known_ver);
         dp_stub_index_free(&s->subs[t].known_ix);
     }
-    if (s->recv_bb)
-        grpc_byte_buffer_destroy(s->recv_bb);
-    if (s->send_bb)
-        grpc_byte_buffer_destroy(s->send_bb);
-    if (s->call)
-        grpc_call_unref(s->call);
-    grpc_call_details_destroy(&s->details);
-    grpc_metadata_array_destroy(&s->md);
-    if (s->peer)
-        gpr_free(s->peer);
+    dp_stub_call_release(c);
     free(s->node);
     free(s);
 }
@@ -316,7 +191,7 @@ static int same_names(const sub_t *sub, char **names, size_t n)
 static int send_type(stream_t *s, int t)
 {
     sub_t *sub = &s->subs[t];
-    dp_stubsrv_t *srv = s->srv;
+    dp_stubads_t *srv = s->srv;
     int force = sub->force;
     sub->dirty = sub->force = 0;
     nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
@@ -356,37 +231,11 @@ static int send_type(stream_t *s, int t)
     free(ptrs);
     sub->sent_digest = dg;
     sub->sent_any = 1;
-    if (!start_send(s, buf, len))
+    if (!dp_stub_call_send(&s->super, buf, len))
         return 0;
     snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
-    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->id, s->node,
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (%zu resources)", s->super.id, s->node,
                 dp_xlate_type_short[t], sub->version, sub->nonce, n);
-    return 1;
-}
-
-/* Sends buf (malloc'd, taken) as the stream's one message in flight.
- * Returns 1 when the send started. */
-static int start_send(stream_t *s, uint8_t *buf, size_t len)
-{
-    grpc_slice sl = grpc_slice_new(buf, len, free);
-    s->send_bb = grpc_raw_byte_buffer_create(&sl, 1);
-    grpc_slice_unref(sl);
-    grpc_op ops[2];
-    size_t k = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->md_sent) {
-        ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        s->md_sent = 1;
-    }
-    ops[k].op = GRPC_OP_SEND_MESSAGE;
-    ops[k].data.send_message.send_message = s->send_bb;
-    k++;
-    if (start_batch(s, ops, k, OP_SEND) != 0) {
-        grpc_byte_buffer_destroy(s->send_bb);
-        s->send_bb = NULL;
-        return 0;
-    }
-    s->send_busy = 1;
     return 1;
 }
 
@@ -469,7 +318,7 @@ static const dp_xres_t *set_find(const dp_xset_t *set, const char *name)
 static int send_delta(stream_t *s, int t)
 {
     sub_t *sub = &s->subs[t];
-    dp_stubsrv_t *srv = s->srv;
+    dp_stubads_t *srv = s->srv;
     int force = sub->force;
     sub->dirty = sub->force = 0;
     nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
@@ -521,11 +370,11 @@ static int send_delta(stream_t *s, int t)
     size_t len = envoy__service__discovery__v3__delta_discovery_response__get_packed_size(&r);
     uint8_t *buf = dp_stub_xmalloc(len);
     envoy__service__discovery__v3__delta_discovery_response__pack(&r, buf);
-    if (!start_send(s, buf, len))
+    if (!dp_stub_call_send(&s->super, buf, len))
         goto done;
     started = 1;
     snprintf(ns->st[t].sent, sizeof ns->st[t].sent, "%s", sub->version);
-    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (delta: %zu resources, %zu removed)", s->id,
+    dp_stub_log("stream %u (node %s): sent %s version %s nonce %s (delta: %zu resources, %zu removed)", s->super.id,
                 s->node, dp_xlate_type_short[t], sub->version, sub->nonce, n, nrm);
     /* the client now holds what was sent (a NACK does not change what
      * it was offered: the next change is diffed against the same view) */
@@ -553,7 +402,7 @@ static sub_t *request_sub(stream_t *s, const Envoy__Config__Core__V3__Node *node
     note_node(s, node);
     *t = dp_xlate_type_of(type_url);
     if (*t < 0) {
-        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->id, s->node,
+        dp_stub_log("stream %u (node %s): type %s is not served: ignored", s->super.id, s->node,
                     type_url && type_url[0] ? type_url : "(none)");
         return NULL;
     }
@@ -602,16 +451,16 @@ static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__D
     }
     if (nonce[0]) {
         if (strcmp(nonce, sub->nonce) != 0) {
-            dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s)", s->id,
+            dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s)", s->super.id,
                         s->node, dp_xlate_type_short[t], nonce, sub->nonce);
         } else if (req->error_detail != NULL) {
             const char *m = req->error_detail->message ? req->error_detail->message : "";
             dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node,
-                        dp_xlate_type_short[t], sub->version, nonce, s->id, req->error_detail->code, m);
+                        dp_xlate_type_short[t], sub->version, nonce, s->super.id, req->error_detail->code, m);
             stat_nack(s->srv, s->node, t, sub->version, m);
         } else {
             dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, dp_xlate_type_short[t],
-                        sub->version, nonce, s->id);
+                        sub->version, nonce, s->super.id);
             stat_ack(s->srv, s->node, t, sub->version);
         }
     }
@@ -643,10 +492,10 @@ static void replay_pump(stream_t *s)
         }
         uint8_t *buf = dp_stub_xmalloc(it->len);
         memcpy(buf, it->bytes, it->len);
-        if (!start_send(s, buf, it->len))
+        if (!dp_stub_call_send(&s->super, buf, it->len))
             return;
         s->rp_pos++;
-        dp_stub_log("stream %u (node %s): replayed line %zu (%zu bytes)", s->id, s->node ? s->node : "-",
+        dp_stub_log("stream %u (node %s): replayed line %zu (%zu bytes)", s->super.id, s->node ? s->node : "-",
                     it->line, it->len);
         return; /* one in flight: the next on its completion */
     }
@@ -656,7 +505,7 @@ static void replay_pump(stream_t *s)
  * order. */
 static void stream_pump(stream_t *s)
 {
-    if (!s->live || s->closed || s->send_busy || s->want_status)
+    if (!dp_stub_call_can_send(&s->super))
         return;
     if (s->srv->replay != NULL) {
         replay_pump(s);
@@ -675,7 +524,7 @@ static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node)
     const char *id = node && node->id ? node->id : "";
     s->node = dp_stub_xstrdup(id);
     nodestate_t *ns = node_get(s->srv, id);
-    dp_stub_log("stream %u from %s: node '%s'%s%s", s->id, s->peer, id, s->delta ? " (delta)" : "",
+    dp_stub_log("stream %u from %s: node '%s'%s%s", s->super.id, s->super.peer, id, s->delta ? " (delta)" : "",
                 ns->present ? "" : " is not in the fleet: serving it nothing");
 }
 
@@ -688,7 +537,7 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     const char *nonce = req->response_nonce ? req->response_nonce : "";
     int first = !sub->active;
     if (!first && sub->nonce[0] && strcmp(nonce, sub->nonce) != 0) {
-        dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->id,
+        dp_stub_log("stream %u (node %s): %s request with stale nonce '%s' (last sent %s): ignored", s->super.id,
                     s->node, dp_xlate_type_short[t], nonce, sub->nonce);
         return;
     }
@@ -699,7 +548,7 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     sub->wildcard = (dp_xlate_type_wildcard(t) && sub->nnames == 0) || contains(sub->names, sub->nnames, "*");
     if (req->error_detail != NULL) {
         dp_stub_log("node %s: NACK %s version %s nonce %s (stream %u): code %d: %s", s->node,
-                    dp_xlate_type_short[t], sub->version, nonce, s->id, req->error_detail->code,
+                    dp_xlate_type_short[t], sub->version, nonce, s->super.id, req->error_detail->code,
                     req->error_detail->message ? req->error_detail->message : "");
         stat_nack(s->srv, s->node, t, sub->version,
                   req->error_detail->message ? req->error_detail->message : "");
@@ -707,7 +556,7 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     }
     if (!first && nonce[0]) {
         dp_stub_log("node %s: ACK %s version %s nonce %s (stream %u)", s->node, dp_xlate_type_short[t],
-                    req->version_info ? req->version_info : "", nonce, s->id);
+                    req->version_info ? req->version_info : "", nonce, s->super.id);
         stat_ack(s->srv, s->node, t, req->version_info ? req->version_info : "");
         if (!changed)
             return;
@@ -716,35 +565,18 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
     stream_pump(s);
 }
 
-static void on_recv(stream_t *s, int ok)
+static void on_message(dp_stub_call_t *c, const uint8_t *buf, size_t len)
 {
-    if (!ok || s->recv_bb == NULL) { /* half-close, or the call failed */
-        if (s->recv_bb)
-            grpc_byte_buffer_destroy(s->recv_bb);
-        s->recv_bb = NULL;
-        finish(s, GRPC_STATUS_OK, "");
-        return;
-    }
-    grpc_byte_buffer_reader r;
-    grpc_slice sl = grpc_empty_slice();
-    int okread = grpc_byte_buffer_reader_init(&r, s->recv_bb);
-    if (okread) {
-        sl = grpc_byte_buffer_reader_readall(&r);
-        grpc_byte_buffer_reader_destroy(&r);
-    }
-    grpc_byte_buffer_destroy(s->recv_bb);
-    s->recv_bb = NULL;
+    stream_t *s = (stream_t *)c;
     const ProtobufCMessageDescriptor *d =
         s->delta ? &envoy__service__discovery__v3__delta_discovery_request__descriptor
                  : &envoy__service__discovery__v3__discovery_request__descriptor;
-    ProtobufCMessage *req =
-        okread ? protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl)) : NULL;
-    grpc_slice_unref(sl);
+    ProtobufCMessage *req = protobuf_c_message_unpack(d, NULL, len, buf);
     if (req == NULL) {
-        dp_stub_log("stream %u (node %s) from %s: undecodable %s: ending the stream", s->id,
-                    s->node ? s->node : "-", s->peer, d->short_name);
-        finish(s, GRPC_STATUS_INVALID_ARGUMENT,
-               s->delta ? "cannot decode DeltaDiscoveryRequest" : "cannot decode DiscoveryRequest");
+        dp_stub_log("stream %u (node %s) from %s: undecodable %s: ending the stream", c->id,
+                    s->node ? s->node : "-", c->peer, d->short_name);
+        dp_stub_call_finish(c, GRPC_STATUS_INVALID_ARGUMENT,
+                            s->delta ? "cannot decode DeltaDiscoveryRequest" : "cannot decode DiscoveryRequest");
         return;
     }
     if (s->srv->replay != NULL) {
@@ -758,127 +590,52 @@ static void on_recv(stream_t *s, int ok)
         on_request(s, (Envoy__Service__Discovery__V3__DiscoveryRequest *)req);
     }
     protobuf_c_message_free_unpacked(req, NULL);
-    start_recv(s);
 }
 
-static void on_new(dp_stubsrv_t *srv, stream_t *s, int ok)
+static void on_sent(dp_stub_call_t *c)
 {
-    if (srv->accepting == s)
-        srv->accepting = NULL;
-    if (!ok) { /* server shutting down */
-        stream_free(s);
-        return;
-    }
-    if (!srv->shutting_down)
-        request_call(srv);
-    s->live = 1;
-    s->id = ++srv->next_id;
-    s->peer = grpc_call_get_peer(s->call);
+    stream_pump((stream_t *)c);
+}
+
+static const dp_stub_call_ops_t ads_ops = {on_message, on_sent, stream_free};
+
+void dp_stubads_accept(dp_stubads_t *srv, grpc_call *call, int delta, unsigned id, int *live)
+{
+    stream_t *s = dp_stub_xcalloc(1, sizeof *s);
+    s->srv = srv;
+    s->delta = delta;
+    s->rp_idx = -1;
     s->next = srv->streams;
     if (srv->streams)
         srv->streams->prev = s;
     srv->streams = s;
-    grpc_op op = {0};
-    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    op.data.recv_close_on_server.cancelled = &s->cancelled;
-    if (start_batch(s, &op, 1, OP_CLOSE) != 0) {
-        s->closed = 1; /* nothing pending can complete it: free now */
-        stream_free(s);
-        return;
-    }
-    char *method = grpc_slice_to_c_string(s->details.method);
-    int sotw = strcmp(method, SOTW_METHOD) == 0;
-    s->delta = strcmp(method, DELTA_METHOD) == 0;
-    s->rp_idx = -1;
-    if (!sotw && !s->delta) {
-        dp_stub_log("stream %u from %s: method %s not implemented", s->id, s->peer, method);
-        finish(s, GRPC_STATUS_UNIMPLEMENTED, "only the ADS methods are served");
-    } else {
-        if (srv->replay != NULL) {
-            /* the k-th stream accepted replays the k-th recorded stream */
-            if (srv->rp_next < (int)srv->replay->nstreams) {
-                s->rp_idx = srv->rp_next++;
-                if (srv->replay->streams[s->rp_idx].delta != s->delta)
-                    dp_stub_log("stream %u: replaying a %s recording on a %s stream", s->id,
-                                s->delta ? "SotW" : "delta", s->delta ? "delta" : "SotW");
-                dp_stub_log("stream %u from %s: replaying recorded stream %u", s->id, s->peer,
-                            srv->replay->streams[s->rp_idx].no);
-            } else {
-                dp_stub_log("stream %u from %s: recording exhausted: serving nothing", s->id, s->peer);
-            }
+    if (dp_stub_call_start(&s->super, &ads_ops, call, id, live) != 0)
+        return; /* freed */
+    if (srv->replay != NULL) {
+        /* the k-th stream accepted replays the k-th recorded stream */
+        if (srv->rp_next < (int)srv->replay->nstreams) {
+            s->rp_idx = srv->rp_next++;
+            if (srv->replay->streams[s->rp_idx].delta != s->delta)
+                dp_stub_log("stream %u: replaying a %s recording on a %s stream", id, s->delta ? "SotW" : "delta",
+                            s->delta ? "delta" : "SotW");
+            dp_stub_log("stream %u from %s: replaying recorded stream %u", id, s->super.peer,
+                        srv->replay->streams[s->rp_idx].no);
+        } else {
+            dp_stub_log("stream %u from %s: recording exhausted: serving nothing", id, s->super.peer);
         }
-        start_recv(s);
     }
-    gpr_free(method);
-}
-
-static void handle(dp_stubsrv_t *srv, op_t *op, int ok)
-{
-    stream_t *s = op->s;
-    if (op->kind == OP_NEW) {
-        on_new(srv, s, ok);
-        return;
-    }
-    s->pending--;
-    switch (op->kind) {
-    case OP_RECV:
-        on_recv(s, ok);
-        break;
-    case OP_SEND:
-        s->send_busy = 0;
-        grpc_byte_buffer_destroy(s->send_bb);
-        s->send_bb = NULL;
-        if (!ok) {
-            grpc_call_cancel(s->call, NULL);
-            break;
-        }
-        if (s->want_status)
-            finish(s, s->status, s->status_msg);
-        else
-            stream_pump(s);
-        break;
-    case OP_CLOSE:
-        s->closed = 1;
-        break;
-    case OP_STATUS:
-        break;
-    }
-    if (s->closed && s->pending == 0)
-        stream_free(s);
 }
 
 /* ---- public ---- */
 
-int dp_stubsrv_create(const char *listen, dp_stubsrv_t **out, int *port, char *errbuf, size_t errlen)
+dp_stubads_t *dp_stubads_create(void)
 {
-    grpc_init();
-    dp_stubsrv_t *srv = dp_stub_xcalloc(1, sizeof *srv);
+    dp_stubads_t *srv = dp_stub_xcalloc(1, sizeof *srv);
     srv->nonce_epoch = (unsigned long long)time(NULL);
-    srv->cq = grpc_completion_queue_create_for_next(NULL);
-    /* A data plane holding 100k containers resubscribes with 100k
-     * initial_resource_versions (~5 MB): above grpc's 4 MiB default. */
-    grpc_arg args[] = {
-        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = 64 << 20},
-    };
-    grpc_channel_args chargs = {.num_args = 1, .args = args};
-    srv->server = grpc_server_create(&chargs, NULL);
-    grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
-    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
-    int p = grpc_server_add_http2_port(srv->server, listen, cr);
-    grpc_server_credentials_release(cr);
-    grpc_server_start(srv->server);
-    if (p == 0) {
-        snprintf(errbuf, errlen, "cannot listen on %s", listen);
-        dp_stubsrv_destroy(srv);
-        return DP_ERR;
-    }
-    request_call(srv);
-    *port = p;
-    *out = srv;
-    return 0;
+    return srv;
 }
 
-int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, size_t errlen)
+int dp_stubads_set_fleet(dp_stubads_t *srv, const dp_fleet_t *f, char *errbuf, size_t errlen)
 {
     dp_xnode_t *xs = dp_stub_xcalloc(f->nnodes, sizeof *xs);
     for (size_t i = 0; i < f->nnodes; i++) {
@@ -930,19 +687,19 @@ int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, s
     return 0;
 }
 
-void dp_stubsrv_set_replay(dp_stubsrv_t *srv, const dp_replay_t *rp)
+void dp_stubads_set_replay(dp_stubads_t *srv, const dp_replay_t *rp)
 {
     srv->replay = rp;
 }
 
-char *dp_stubsrv_status_json(dp_stubsrv_t *srv)
+json_t *dp_stubads_status(const dp_stubads_t *srv)
 {
     json_t *nodes = json_object();
     for (size_t i = 0; i < srv->nnodes; i++) {
         const nodestate_t *ns = &srv->nodes[i];
         int streams = 0;
         for (const stream_t *s = srv->streams; s != NULL; s = s->next)
-            if (!s->closed && s->node != NULL && strcmp(s->node, ns->name) == 0)
+            if (!s->super.closed && s->node != NULL && strcmp(s->node, ns->name) == 0)
                 streams++;
         json_t *types = json_object();
         for (int t = 0; t < DP_XT_COUNT; t++) {
@@ -959,51 +716,13 @@ char *dp_stubsrv_status_json(dp_stubsrv_t *srv)
                             json_pack("{s:b,s:i,s:b,s:o}", "connected", streams > 0, "streams", streams,
                                       "in_fleet", ns->present, "types", types));
     }
-    json_t *root = json_pack("{s:o}", "nodes", nodes);
-    char *out = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(root);
-    return out;
+    return nodes;
 }
 
-void dp_stubsrv_poll(dp_stubsrv_t *srv, int timeout_ms)
-{
-    gpr_timespec deadline =
-        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-    for (;;) {
-        grpc_event ev = grpc_completion_queue_next(srv->cq, deadline, NULL);
-        if (ev.type != GRPC_OP_COMPLETE)
-            return;
-        handle(srv, ev.tag, ev.success);
-        /* drain what is ready without waiting again */
-        deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
-    }
-}
-
-void dp_stubsrv_destroy(dp_stubsrv_t *srv)
+void dp_stubads_destroy(dp_stubads_t *srv)
 {
     if (srv == NULL)
         return;
-    static int shutdown_tag;
-    srv->shutting_down = 1;
-    grpc_server_shutdown_and_notify(srv->server, srv->cq, &shutdown_tag);
-    grpc_server_cancel_all_calls(srv->server);
-    /* Every stream's OP_CLOSE completes once its call is cancelled; the
-     * pending request_call completes with ok = 0. */
-    for (int done = 0; !done || srv->streams != NULL || srv->accepting != NULL;) {
-        grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        if (ev.type != GRPC_OP_COMPLETE)
-            break;
-        if (ev.tag == &shutdown_tag)
-            done = 1;
-        else
-            handle(srv, ev.tag, ev.success);
-    }
-    grpc_server_destroy(srv->server);
-    grpc_completion_queue_shutdown(srv->cq);
-    while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(srv->cq);
     for (size_t i = 0; i < srv->nnodes; i++) {
         dp_xnode_clear(&srv->nodes[i].x);
         free(srv->nodes[i].name);
@@ -1012,5 +731,4 @@ void dp_stubsrv_destroy(dp_stubsrv_t *srv)
     }
     free(srv->nodes);
     free(srv);
-    grpc_shutdown();
 }

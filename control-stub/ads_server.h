@@ -1,6 +1,5 @@
-/* The control stub's ADS server (SotW) on the grpc core server API.
- *
- * One completion queue, driven by dp_stubsrv_poll() from a single thread:
+/* The control stub's ADS service (SotW and Delta), on the stub's shared
+ * completion queue (stub_server.h, stub_call.h), driven from one thread:
  * no locks, and nothing a client does can block the loop (sends are one at
  * a time per stream and coalesced per type, so a client that does not
  * read costs one pending message, not a growing queue).
@@ -23,45 +22,46 @@
  * honoured on a new stream (only what differs is sent), removed_resources
  * for a name the client holds that disappears. ACK/NACK as SotW.
  *
- * Replay (dp_stubsrv_set_replay): the fleet is not served; the k-th stream
+ * Replay (dp_stubads_set_replay): the fleet is not served; the k-th stream
  * accepted replays the k-th recorded stream, each recorded response sent
  * once the stream has received as many requests as precede it in the
  * recording. */
 #ifndef DP_STUB_ADS_SERVER_H
 #define DP_STUB_ADS_SERVER_H
 
+#include <grpc/grpc.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "control-stub/fleet.h"
 #include "control-stub/replay.h"
 
-typedef struct dp_stubsrv dp_stubsrv_t;
+typedef struct dp_stubads dp_stubads_t;
 
-/* Binds `listen` ("HOST:PORT", port 0 picks one) and starts serving
- * nothing (no fleet yet). *port receives the bound port. Returns 0 or
- * DP_ERR (errbuf says why: bind failure). */
-int dp_stubsrv_create(const char *listen, dp_stubsrv_t **out, int *port, char *errbuf, size_t errlen);
+dp_stubads_t *dp_stubads_create(void);
+
+/* Serves `call` (accepted for StreamAggregatedResources, or
+ * DeltaAggregatedResources when `delta`); `live` counts the server's live
+ * calls (stub_call.h). */
+void dp_stubads_accept(dp_stubads_t *a, grpc_call *call, int delta, unsigned id, int *live);
 
 /* Makes `f` the served fleet (translated here; `f` is not retained) and
  * pushes what changed to every stream. On failure (translation error)
  * the previous fleet stays. Returns 0 or DP_EINVAL (errbuf). */
-int dp_stubsrv_set_fleet(dp_stubsrv_t *s, const dp_fleet_t *f, char *errbuf, size_t errlen);
+int dp_stubads_set_fleet(dp_stubads_t *a, const dp_fleet_t *f, char *errbuf, size_t errlen);
 
 /* Serves the recording `rp` (not owned; must outlive the server) instead
  * of any fleet. Call before any stream is accepted. */
-void dp_stubsrv_set_replay(dp_stubsrv_t *s, const dp_replay_t *rp);
+void dp_stubads_set_replay(dp_stubads_t *a, const dp_replay_t *rp);
 
-/* GET /status body: {"nodes": {NAME: {"connected", "streams", "in_fleet",
- * "types": {"LDS": {"type_url", "version_sent", "version_acked",
- * "last_nack": {"version", "error", "time"}}, ... "Project", "Container"}}}}. Nodes are those of
- * the fleet plus any that connected. Returns a malloc'd string (NULL on
- * allocation failure). */
-char *dp_stubsrv_status_json(dp_stubsrv_t *s);
+/* GET /status, ADS part: a new object {NAME: {"connected", "streams",
+ * "in_fleet", "types": {"LDS": {"type_url", "version_sent",
+ * "version_acked", "last_nack": {"version", "error", "time"}}, ...
+ * "Project", "Container"}}}. Nodes are those of the fleet plus any that
+ * connected. */
+json_t *dp_stubads_status(const dp_stubads_t *a);
 
-/* Handles completion events for up to timeout_ms. */
-void dp_stubsrv_poll(dp_stubsrv_t *s, int timeout_ms);
-
-/* Cancels every stream, shuts the server down and frees everything. */
-void dp_stubsrv_destroy(dp_stubsrv_t *s);
+/* Frees the state; every stream must be gone (the server shut down). */
+void dp_stubads_destroy(dp_stubads_t *a);
 
 #endif

@@ -206,7 +206,7 @@ static int get_seq(pctx_t *c, const dp_cfgnode_t *root, const char *key, const d
 
 static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
 {
-    static const char *const keys[] = {"ports", NULL};
+    static const char *const keys[] = {"ports", "health_check", NULL};
     static const char *const pkeys[] = {"terminal", "display", "sqlite", NULL};
     const dp_cfgnode_t *d = dp_cfgtree_get(root, "defaults");
     if (d == NULL || dp_cfgtree_is_null(d))
@@ -215,6 +215,12 @@ static int parse_defaults(pctx_t *c, const dp_cfgnode_t *root)
     if (rc == 0)
         rc = dp_fleet__check_keys(c, d, "defaults", keys);
     if (rc)
+        return rc;
+    dp_fleet_hc_t builtin;
+    dp_fleet__hc_defaults(&builtin);
+    dp_fleet__hc_free(&c->f->default_hc);
+    if ((rc = dp_fleet__parse_hc(c, dp_cfgtree_get(d, "health_check"), "defaults.health_check", &builtin, 1,
+                                 &c->f->default_hc)))
         return rc;
     const dp_cfgnode_t *p = dp_cfgtree_get(d, "ports");
     if (p == NULL || dp_cfgtree_is_null(p))
@@ -296,7 +302,8 @@ static int parse_listeners(pctx_t *c, dp_fleet_node_t *n, const dp_cfgnode_t *m,
 static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
 {
     static const char *const keys[] = {"name",          "base_domain",       "listener",     "listeners",
-                                       "port_pod_form", "port_machine_form", "certificates", NULL};
+                                       "port_pod_form", "port_machine_form", "certificates", "csds",
+                                       "transparent",   "transparent_fallback", NULL};
     dp_fleet_t *f = c->f;
     f->nodes = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->nodes);
     for (size_t i = 0; i < seq->n; i++) {
@@ -329,8 +336,19 @@ static int parse_nodes(pctx_t *c, const dp_cfgnode_t *seq)
         if ((rc = dp_fleet__get_bool(c, m, "port_pod_form", path, &n->port_pod_form)) ||
             (rc = dp_fleet__get_bool(c, m, "port_machine_form", path, &n->port_machine_form)))
             return rc;
-        if ((rc = dp_fleet__parse_certs(c, m, path, n)))
+        if ((rc = dp_fleet__parse_certs(c, m, path, n)) || (rc = dp_fleet__parse_csds(c, m, path, n)))
             return rc;
+        if ((rc = dp_fleet__get_bool(c, m, "transparent", path, &n->transparent)) ||
+            (rc = dp_fleet__get_str(c, m, "transparent_fallback", path, 1, &v, &s)))
+            return rc;
+        if (v != NULL) {
+            snprintf(p2, sizeof p2, "%s.transparent_fallback", path);
+            if (strcmp(s, "forward") != 0 && strcmp(s, "refuse") != 0)
+                return perr(c, v, p2, "expected refuse or forward, got '%s'", s);
+            if (!n->transparent)
+                return perr(c, v, p2, "only with transparent: true");
+            n->transparent_forward = strcmp(s, "forward") == 0;
+        }
     }
     return 0;
 }
@@ -395,10 +413,17 @@ static unsigned default_port(const pctx_t *c, const char *name)
     return 0;
 }
 
-/* One service: `name` (key or list item) with an optional explicit port. */
+static int parse_services_hc(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *m, const char *path,
+                             const dp_fleet_hc_t *chc);
+
+/* One service: `name` (key or list item) with an optional explicit port,
+ * or a map {port, health_check}; `chc` is its container's health check. */
 static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *name,
-                       const dp_cfgnode_t *port, const char *path)
+                       const dp_cfgnode_t *port, const char *path, const dp_fleet_hc_t *chc)
 {
+    static const char *const skeys[] = {"port", "health_check", NULL};
+    const dp_cfgnode_t *hcn = NULL;
+    char sp[160];
     int rc;
     if (name->kind != DP_CFG_SCALAR || !dp_fleet__is_label(name->str))
         return perr(c, name, path, "bad service name '%s': expected [a-z0-9-]",
@@ -407,6 +432,13 @@ static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *
         if (strcmp(ct->services[j].name, name->str) == 0)
             return perr(c, name, path, "duplicate service '%s'", name->str);
     unsigned def = default_port(c, name->str), p = def;
+    if (port != NULL && port->kind == DP_CFG_MAP) { /* { port: N, health_check: {...} } */
+        snprintf(sp, sizeof sp, "%s.%s", path, name->str);
+        if ((rc = dp_fleet__check_keys(c, port, sp, skeys)))
+            return rc;
+        hcn = dp_cfgtree_get(port, "health_check");
+        port = dp_cfgtree_get(port, "port");
+    }
     if (port != NULL && !dp_cfgtree_is_null(port)) {
         char p2[160];
         snprintf(p2, sizeof p2, "%s.%s", path, name->str);
@@ -418,13 +450,27 @@ static int add_service(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *
         return perr(c, name, path,
                     "service '%s' has no default port: give one (name: port) or use http-<port>", name->str);
     }
-    ct->services[ct->nservices].name = dp_stub_xstrdup(name->str);
-    ct->services[ct->nservices].port = p;
-    ct->nservices++;
-    return 0;
+    dp_fleet_service_t *sv = &ct->services[ct->nservices++];
+    sv->name = dp_stub_xstrdup(name->str);
+    sv->port = p;
+    snprintf(sp, sizeof sp, "%s.%s.health_check", path, name->str);
+    return dp_fleet__parse_hc(c, hcn, sp, chc, 0, &sv->hc);
 }
 
 static int parse_services(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *m, const char *path)
+{
+    char p2[128];
+    dp_fleet_hc_t chc; /* the container's health_check over the defaults */
+    snprintf(p2, sizeof p2, "%s.health_check", path);
+    int rc = dp_fleet__parse_hc(c, dp_cfgtree_get(m, "health_check"), p2, &c->f->default_hc, 0, &chc);
+    if (rc == 0)
+        rc = parse_services_hc(c, ct, m, path, &chc);
+    dp_fleet__hc_free(&chc);
+    return rc;
+}
+
+static int parse_services_hc(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_t *m, const char *path,
+                             const dp_fleet_hc_t *chc)
 {
     char p2[128];
     int rc;
@@ -435,18 +481,18 @@ static int parse_services(pctx_t *c, dp_fleet_container_t *ct, const dp_cfgnode_
     if (s->kind == DP_CFG_SEQ) {
         ct->services = dp_stub_xcalloc(s->n ? s->n : 1, sizeof *ct->services);
         for (size_t i = 0; i < s->n; i++)
-            if ((rc = add_service(c, ct, s->items[i], NULL, p2)))
+            if ((rc = add_service(c, ct, s->items[i], NULL, p2, chc)))
                 return rc;
         return 0;
     }
     if (s->kind == DP_CFG_MAP) {
         ct->services = dp_stub_xcalloc(s->n ? s->n : 1, sizeof *ct->services);
         for (size_t i = 0; i < s->n; i++)
-            if ((rc = add_service(c, ct, s->pairs[i].key, s->pairs[i].value, p2)))
+            if ((rc = add_service(c, ct, s->pairs[i].key, s->pairs[i].value, p2, chc)))
                 return rc;
         return 0;
     }
-    return perr(c, s, p2, "expected a list of service names or a map name: port");
+    return perr(c, s, p2, "expected a list of service names or a map name: port (or {port, health_check})");
 }
 
 /* `address: IP` (one instance) or `addresses: [IP, ...]`, not both;
@@ -523,7 +569,7 @@ static int parse_containers(pctx_t *c, const dp_cfgnode_t *seq)
 {
     static const char *const keys[] = {"id",       "project",     "node",     "state",
                                        "address",  "addresses",   "services", "machine",
-                                       "pod_slug", "permissions", NULL};
+                                       "pod_slug", "permissions", "health_check", NULL};
     dp_fleet_t *f = c->f;
     f->containers = dp_stub_xcalloc(seq->n ? seq->n : 1, sizeof *f->containers);
     for (size_t i = 0; i < seq->n; i++) {
@@ -704,6 +750,8 @@ int dp_fleet_parse(const char *text, size_t len, const char *filename, dp_fleet_
     c.f->default_ports[0] = DP_FLEET_PORT_TERMINAL;
     c.f->default_ports[1] = DP_FLEET_PORT_DISPLAY;
     c.f->default_ports[2] = DP_FLEET_PORT_SQLITE;
+    dp_fleet__hc_defaults(&c.f->default_hc);
+    c.f->hds_report_ms = DP_FLEET_HC_REPORT_MS;
     if (dp_cfgtree_is_null(root)) {
         rc = perr(&c, root, "fleet", "empty file");
         goto fail;
@@ -757,6 +805,7 @@ void dp_fleet_free(dp_fleet_t *f)
     for (size_t i = 0; i < f->nnodes; i++) {
         free(f->nodes[i].name);
         free(f->nodes[i].base_domain);
+        free(f->nodes[i].csds);
         for (size_t j = 0; j < f->nodes[i].nlisteners; j++)
             free(f->nodes[i].listeners[j].address);
         free(f->nodes[i].listeners);
@@ -768,8 +817,10 @@ void dp_fleet_free(dp_fleet_t *f)
     }
     for (size_t i = 0; i < f->ncontainers; i++) {
         dp_fleet_container_t *ct = &f->containers[i];
-        for (size_t j = 0; j < ct->nservices; j++)
+        for (size_t j = 0; j < ct->nservices; j++) {
             free(ct->services[j].name);
+            dp_fleet__hc_free(&ct->services[j].hc);
+        }
         free(ct->services);
         for (size_t j = 0; j < ct->naddresses; j++)
             free(ct->addresses[j]);
@@ -782,6 +833,7 @@ void dp_fleet_free(dp_fleet_t *f)
         free(f->aliases[i].name);
         free(f->aliases[i].domain);
     }
+    dp_fleet__hc_free(&f->default_hc);
     free(f->nodes);
     free(f->projects);
     free(f->containers);

@@ -40,11 +40,19 @@ typedef struct dp_fleet_cert {
 
 typedef struct dp_fleet_node {
     char *name;                     /* DNS label, unique */
+    char *csds;                     /* the data plane's CSDS address "HOST:PORT"
+                                     * (its --csds-address), polled by the stub;
+                                     * NULL: not polled */
     char *base_domain;              /* e.g. containers.example.test */
     dp_fleet_listener_t *listeners; /* at least one, no duplicates */
     size_t nlisteners;
     int port_pod_form;     /* localhost-<port>-pod-<slug>.<base> */
     int port_machine_form; /* <port>__<machine>.<base> */
+    int transparent;       /* containers see the client's address as the TCP source
+                            * (envoy.filters.listener.original_src on every listener) */
+    int transparent_forward; /* transparent_fallback: forward (else refuse): where the
+                              * data plane cannot make transparent sockets, it serves
+                              * with X-Forwarded-For / X-Real-IP instead of refusing */
     dp_fleet_cert_t *certs; /* required when a listener has tls */
     size_t ncerts;
 } dp_fleet_node_t;
@@ -104,9 +112,33 @@ typedef struct dp_fleet_project {
     dp_fleet_perms_t perms;       /* not set: the data plane denies everything */
 } dp_fleet_project_t;
 
+/* Active health check of a container service, asked of the node's data
+ * plane over HDS (health_check: in defaults, a container, a service; each
+ * level replaces the keys it gives). */
+typedef enum dp_fleet_hc_type {
+    DP_FLEET_HC_TCP = 0, /* connect only */
+    DP_FLEET_HC_HTTP,    /* GET `path`: healthy on 200 (Envoy's default) */
+    DP_FLEET_HC_NONE,    /* not checked */
+} dp_fleet_hc_type_t;
+
+#define DP_FLEET_HC_INTERVAL_MS 1000
+#define DP_FLEET_HC_TIMEOUT_MS 1000
+#define DP_FLEET_HC_UNHEALTHY 2
+#define DP_FLEET_HC_HEALTHY 1
+#define DP_FLEET_HC_REPORT_MS 1000
+
+typedef struct dp_fleet_hc {
+    dp_fleet_hc_type_t type;
+    char *path; /* HTTP: request path (default "/"); NULL for TCP / none */
+    char *host; /* HTTP: Host header, NULL: the cluster name (Envoy's default) */
+    unsigned interval_ms, timeout_ms; /* 1..3600000 */
+    unsigned unhealthy_threshold, healthy_threshold; /* 1..1000 */
+} dp_fleet_hc_t;
+
 typedef struct dp_fleet_service {
-    char *name;    /* terminal, display, sqlite, http-<port>, ... */
-    unsigned port; /* internal port in the container, 1..65535 */
+    char *name;       /* terminal, display, sqlite, http-<port>, ... */
+    unsigned port;    /* internal port in the container, 1..65535 */
+    dp_fleet_hc_t hc; /* resolved: defaults < container < service */
 } dp_fleet_service_t;
 
 typedef struct dp_fleet_container {
@@ -135,6 +167,9 @@ typedef struct dp_fleet_alias {
 
 typedef struct dp_fleet {
     unsigned default_ports[3]; /* terminal, display, sqlite */
+    dp_fleet_hc_t default_hc;  /* defaults.health_check */
+    unsigned hds_report_ms;    /* defaults.health_check.report_interval: how
+                                * often data planes send HDS reports */
     dp_fleet_node_t *nodes;
     size_t nnodes;
     dp_fleet_project_t *projects;

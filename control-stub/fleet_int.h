@@ -61,4 +61,16 @@ void dp_fleet__perms_free(dp_fleet_perms_t *p);
 int dp_fleet__parse_certs(dp_fleet_pctx_t *c, const dp_cfgnode_t *node, const char *path, dp_fleet_node_t *n);
 void dp_fleet__certs_free(dp_fleet_node_t *n);
 
+/* Health checks and CSDS (fleet_health.c). */
+void dp_fleet__hc_defaults(dp_fleet_hc_t *hc);
+void dp_fleet__hc_copy(dp_fleet_hc_t *dst, const dp_fleet_hc_t *src);
+void dp_fleet__hc_free(dp_fleet_hc_t *hc);
+/* `health_check:` at `v` (NULL or null: *out = a copy of parent) over
+ * `parent`; `top` (defaults only) allows report_interval, stored in
+ * c->f->hds_report_ms. *out is always initialised (free it on error too). */
+int dp_fleet__parse_hc(dp_fleet_pctx_t *c, const dp_cfgnode_t *v, const char *path, const dp_fleet_hc_t *parent,
+                       int top, dp_fleet_hc_t *out);
+/* A node's optional `csds: IP:PORT` into n->csds. */
+int dp_fleet__parse_csds(dp_fleet_pctx_t *c, const dp_cfgnode_t *node, const char *path, dp_fleet_node_t *n);
+
 #endif

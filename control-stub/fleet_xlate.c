@@ -32,6 +32,8 @@ const char *const dp_xlate_type_short[DP_XT_COUNT] = {"LDS", "CDS", "RDS", "EDS"
 #define ROUTER_URL "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 #define TLS_CTX_URL "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
 #define TLS_INSPECTOR_URL "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+#define ORIGINAL_SRC_URL "type.googleapis.com/envoy.extensions.filters.listener.original_src.v3.OriginalSrc"
+#define ORIGINAL_SRC_FALLBACK_URL "type.googleapis.com/dataplane.transparent.v1.OriginalSrcFallback"
 #define ROUTING_URL "type.googleapis.com/dataplane.containers.v1.ContainerRouting"
 #define ROUTING_FILTER "dataplane.filters.http.containers"
 #define ROUTE_CONFIG_NAME "containers"
@@ -147,10 +149,24 @@ static json_t *listener_json(const dp_fleet_t *f, const dp_fleet_node_t *n, cons
 {
     json_t *j = json_pack("{s:s,s:{s:{s:s,s:i}}}", "name", name, "address", "socket_address", "address",
                           l->address, "port_value", (json_int_t)l->port);
+    json_t *lf = json_array();
+    if (l->tls)
+        json_array_append_new(lf, json_pack("{s:s,s:{s:s}}", "name", "envoy.filters.listener.tls_inspector",
+                                            "typed_config", "@type", TLS_INSPECTOR_URL));
+    /* transparent upstreams: the container sees the client (docs/transparent.md) */
+    if (n->transparent)
+        json_array_append_new(lf, json_pack("{s:s,s:{s:s}}", "name", "envoy.filters.listener.original_src",
+                                            "typed_config", "@type", ORIGINAL_SRC_URL));
+    if (n->transparent && n->transparent_forward)
+        json_array_append_new(lf, json_pack("{s:s,s:{s:s,s:s}}", "name",
+                                            "dataplane.filters.listener.original_src_fallback", "typed_config",
+                                            "@type", ORIGINAL_SRC_FALLBACK_URL, "action",
+                                            "FORWARD_CLIENT_ADDRESS"));
+    if (json_array_size(lf) > 0)
+        json_object_set_new(j, "listener_filters", lf);
+    else
+        json_decref(lf);
     if (l->tls) {
-        json_object_set_new(j, "listener_filters",
-                            json_pack("[{s:s,s:{s:s}}]", "name", "envoy.filters.listener.tls_inspector",
-                                      "typed_config", "@type", TLS_INSPECTOR_URL));
         json_object_set_new(j, "filter_chains", tls_chains(f, n));
     } else {
         json_object_set_new(j, "filter_chains", json_pack("[{s:o}]", "filters", hcm_filters(f, n)));

@@ -1,6 +1,8 @@
 /* control-stub: the small xDS management server shipped with the project
  * (issue 4). Reads a fleet file, serves its translation over ADS, and
- * follows edits of the file (inotify). See README.md. */
+ * follows edits of the file (inotify); takes the data planes' load reports
+ * (LRS) and health reports (HDS), polls their CSDS, and shows it all in
+ * GET /status (issue 7). See README.md. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -13,10 +15,10 @@
 #include <unistd.h>
 
 #include "control-stub/admin_http.h"
-#include "control-stub/ads_server.h"
 #include "control-stub/fleet.h"
 #include "control-stub/fleet_xlate.h"
 #include "control-stub/replay.h"
+#include "control-stub/stub_server.h"
 #include "control-stub/stub_util.h"
 
 /* The loop wakes at least this often to read inotify events and signals,
@@ -33,8 +35,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *fp)
 {
-    fputs("usage: control-stub -c FLEET.yaml [--listen HOST:PORT] [--admin IP:PORT]\n"
-          "       control-stub --replay STREAM.jsonl [--listen HOST:PORT] [--admin IP:PORT]\n"
+    fputs("usage: control-stub -c FLEET.yaml [--listen HOST:PORT] [--admin IP:PORT] [--lrs-interval-ms N]\n"
+          "                    [--csds NODE=HOST:PORT]...\n"
+          "       control-stub --replay STREAM.jsonl [--listen HOST:PORT] [--admin IP:PORT] [...]\n"
           "       control-stub --dump FLEET.yaml [--node NAME]\n"
           "\n"
           "  -c, --config FILE     fleet file to serve; edits are picked up (inotify)\n"
@@ -46,6 +49,10 @@ static void usage(FILE *fp)
           "  -a, --admin ADDR      serve GET /status (JSON) on this loopback IPv4:PORT\n"
           "  -r, --replay FILE     serve a recorded stream (the data plane's --xds-record)\n"
           "                        instead of a fleet\n"
+          "      --lrs-interval-ms N   load_reporting_interval asked of data planes (LRS),\n"
+          "                        default 1000\n"
+          "      --csds NODE=ADDR  poll that node's CSDS at HOST:PORT (as the fleet's csds:);\n"
+          "                        repeatable, works with --replay too\n"
           "  -h, --help            this text\n",
           fp);
 }
@@ -152,8 +159,28 @@ static void handle_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* What serving takes from the command line besides the fleet. */
+typedef struct srv_opts {
+    const char *listen, *admin;
+    unsigned lrs_interval_ms;
+    const char **csds; /* NODE=ADDR */
+    size_t ncsds;
+} srv_opts_t;
+
+static int server_open(const srv_opts_t *o, dp_stubsrv_t **srv, int *port)
+{
+    char err[1024];
+    if (dp_stubsrv_create(o->listen, o->lrs_interval_ms, srv, port, err, sizeof err) != 0) {
+        fprintf(stderr, "control-stub: %s\n", err);
+        return -1;
+    }
+    for (size_t i = 0; i < o->ncsds; i++)
+        dp_stubsrv_add_csds(*srv, o->csds[i]); /* checked by main() */
+    return 0;
+}
+
 /* --replay: serves the recording until a signal. */
-static int do_replay(const char *path, const char *listen, const char *admin)
+static int do_replay(const char *path, const srv_opts_t *o)
 {
     char err[1024];
     dp_replay_t *rp = NULL;
@@ -165,13 +192,12 @@ static int do_replay(const char *path, const char *listen, const char *admin)
     dp_stubsrv_t *srv = NULL;
     dp_stubadm_t *adm = NULL;
     int port = 0;
-    if (dp_stubsrv_create(listen, &srv, &port, err, sizeof err) != 0) {
-        fprintf(stderr, "control-stub: %s\n", err);
+    if (server_open(o, &srv, &port) != 0) {
         dp_replay_free(rp);
         return 1;
     }
     dp_stubsrv_set_replay(srv, rp);
-    if (admin != NULL && open_admin(admin, srv, &adm) != 0) {
+    if (o->admin != NULL && open_admin(o->admin, srv, &adm) != 0) {
         dp_stubsrv_destroy(srv);
         dp_replay_free(rp);
         return 1;
@@ -195,10 +221,15 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
         {"dump", required_argument, NULL, 'd'},   {"node", required_argument, NULL, 'n'},
         {"admin", required_argument, NULL, 'a'},  {"replay", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"lrs-interval-ms", required_argument, NULL, 'L'},
+        {"csds", required_argument, NULL, 'C'},   {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *listen = "127.0.0.1:18000", *dump = NULL, *node = NULL;
     const char *admin = NULL, *replay = NULL;
+    const char *csds[64];
+    size_t ncsds = 0;
+    unsigned lrs_ms = 0;
+    char *end;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:d:n:a:r:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -220,6 +251,21 @@ int main(int argc, char **argv)
         case 'n':
             node = optarg;
             break;
+        case 'L':
+            lrs_ms = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] < '1' || optarg[0] > '9' || lrs_ms > 3600000) {
+                fprintf(stderr, "control-stub: --lrs-interval-ms %s: expected 1..3600000\n", optarg);
+                return 2;
+            }
+            break;
+        case 'C':
+            if (strchr(optarg, '=') == NULL || strchr(optarg, '=') == optarg ||
+                strchr(strchr(optarg, '='), ':') == NULL || ncsds == sizeof csds / sizeof *csds) {
+                fprintf(stderr, "control-stub: --csds %s: expected NODE=HOST:PORT\n", optarg);
+                return 2;
+            }
+            csds[ncsds++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -229,14 +275,15 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc || (dump != NULL) + (config != NULL) + (replay != NULL) != 1 ||
-        (node != NULL && dump == NULL) || (admin != NULL && dump != NULL)) {
+        (node != NULL && dump == NULL) || ((admin != NULL || lrs_ms || ncsds) && dump != NULL)) {
         usage(stderr);
         return 2;
     }
     if (dump != NULL)
         return do_dump(dump, node);
+    srv_opts_t o = {listen, admin, lrs_ms, csds, ncsds};
     if (replay != NULL)
-        return do_replay(replay, listen, admin);
+        return do_replay(replay, &o);
 
     char err[1024];
     dp_fleet_t *f = NULL;
@@ -254,8 +301,7 @@ int main(int argc, char **argv)
 
     dp_stubsrv_t *srv = NULL;
     int port = 0;
-    if (dp_stubsrv_create(listen, &srv, &port, err, sizeof err) != 0) {
-        fprintf(stderr, "control-stub: %s\n", err);
+    if (server_open(&o, &srv, &port) != 0) {
         dp_fleet_free(f);
         close(w.fd);
         return 1;

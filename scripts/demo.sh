@@ -17,7 +17,7 @@ UP=$!
 build/control-stub/control-stub -c examples/fleet/demo.yaml --listen 127.0.0.1:18000 \
     --admin 127.0.0.1:18001 2>/tmp/dp-demo-stub.log &
 STUB=$!
-build/dataplane -c examples/bootstrap/demo-fleet.yaml --concurrency 2 &
+build/dataplane -c examples/bootstrap/demo-fleet.yaml --concurrency 2 --csds-address 127.0.0.1:9902 &
 DP=$!
 trap 'kill $UP $STUB $DP 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 for i in $(seq 1 100); do
@@ -55,7 +55,9 @@ Edit the fleet file and watch the answers change. Try:
        --resolve '$P-$C-http-8080-1.$B:10443:127.0.0.1' https://$P-$C-http-8080-1.$B:10443/hello
   curl -i -u dev:demo-password --cacert examples/fleet/certs/ca.pem \
        --resolve 'shop.example.com:10443:127.0.0.1' https://shop.example.com:10443/
-  # what the control plane knows: per-type ACKs, versions
+  # what the control plane knows: per-type ACKs and versions, the load
+  # reports (LRS), the services its health checks find down (HDS: only
+  # http-8080 runs here), and the data plane's own view (CSDS)
   curl -s http://127.0.0.1:18001/status
 
 Ctrl-C to stop.

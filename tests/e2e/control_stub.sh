@@ -132,6 +132,12 @@ containers: [{id: $C1, project: $PROJ, node: n1, state: running, address: 127.0.
 bad_case "listener and listeners" "case.yaml:1:94: nodes[0].listeners: give listener (one) or listeners (a list), not both" <<<'nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}, listeners: []}]'
 bad_case "duplicate listener" "case.yaml:1:85: nodes[0].listeners[1]: duplicate listener 127.0.0.1 port 80" <<<'nodes: [{name: n1, base_domain: a.test, listeners: [{address: 127.0.0.1, port: 80}, {address: 127.0.0.1, port: 80}]}]'
 bad_case "bad form switch" "case.yaml:1:98: nodes[0].port_pod_form: expected true or false, got 'yes'" <<<'nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}, port_pod_form: yes}]'
+bad_case "bad transparent fallback" "case.yaml:1:124: nodes[0].transparent_fallback: expected refuse or forward, got 'maybe'" <<<'nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}, transparent: true, transparent_fallback: maybe}]'
+bad_case "fallback without transparent" "nodes[0].transparent_fallback: only with transparent: true" <<<'nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}, transparent_fallback: forward}]'
+printf 'nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}, transparent: true, transparent_fallback: forward}]\n' >"$WORK/tp.yaml"
+out=$("$STUB" --dump "$WORK/tp.yaml" 2>&1)
+expect_contains "--dump: transparent: true adds original_src" "$out" '"name": "envoy.filters.listener.original_src"'
+expect_contains "--dump: ... and the forward fallback" "$out" '"action": "FORWARD_CLIENT_ADDRESS"'
 bad_case "address and addresses" "case.yaml:3:137: containers[0].addresses: give address (one instance) or addresses (a list), not both" <<<"$N1
 projects: [{id: $PROJ}]
 containers: [{id: $C1, project: $PROJ, node: n1, state: running, address: 127.0.0.1, addresses: [127.0.0.1]}]"

@@ -8,6 +8,7 @@
  * The stub is an executable, not part of libdpl: its sources are compiled
  * into this test. */
 #include "control-stub/fleet.c"
+#include "control-stub/fleet_health.c"
 #include "control-stub/fleet_perms.c"
 #include "control-stub/fleet_tls.c"
 #include "control-stub/fleet_xlate.c"
