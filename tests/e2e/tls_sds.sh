@@ -254,6 +254,14 @@ KA=$!
 PIDS+=($KA)
 for i in $(seq 1 100); do [ -s "$WORK/keepalive.out" ] && break; sleep 0.05; done
 
+# and a download in flight across the rotation (8 MB at 2 MB/s: ~4 s)
+curl -s --cacert "$C/ca.pem" --resolve "dl.sds.example.test:$LISTEN_PORT:127.0.0.1" --limit-rate 2M \
+    -o "$WORK/download.bin" -w '%{http_code} %{size_download}' \
+    "https://dl.sds.example.test:$LISTEN_PORT/bytes/8000000" >"$WORK/download.out" 2>&1 &
+DL=$!
+PIDS+=($DL)
+sleep 0.5
+
 echo "s2 rotating $C/v2.pem $C/v2.key" >"$CONTROL"
 expect_contains "rotation: new connections get the new certificate" \
     "$(subject_wait b.sds.example.test "CN = v2.sds.example.test")" "CN = v2.sds.example.test"
@@ -263,6 +271,10 @@ ka=$(cat "$WORK/keepalive.out")
 expect_contains "the connection opened before answered" "$ka" "before HTTP/1.1 200 OK v1.sds.example.test"
 expect_contains "the same connection still works after the rotation, on its certificate" "$ka" \
     "after HTTP/1.1 200 OK v1.sds.example.test"
+dl_rc=0
+wait "$DL" || dl_rc=$?
+expect_eq "a download in flight during the rotation completes" "$dl_rc $(cat "$WORK/download.out")" "0 200 8000000"
+expect_eq "... with every byte right" "$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read() == ((b"0123456789abcdefghijklmnopqrstuvwxyz" * 1820)[:65536] * 123)[:8000000])' "$WORK/download.bin")" "True"
 out=$(curl -s --cacert "$C/ca.pem" --resolve "c.sds.example.test:$LISTEN_PORT:127.0.0.1" -w ' %{http_code}' \
     "https://c.sds.example.test:$LISTEN_PORT/new")
 expect_contains "HTTPS with the rotated certificate: 200" "$out" " 200"
