@@ -8,7 +8,10 @@
 #           plane and nginx; HAProxy's userlist has no {SHA}, so it gets an
 #           insecure-password entry: the cheapest check it has)
 #   idle    RSS per idle keep-alive connection (IDLE connections, default
-#           10000, each having served one request)
+#           9000, each having served one request), plain and TLS
+#   tls     h2 over TLS (h2load -c64 -m10, one thread, ECDSA P-256 cert,
+#           TLS 1.3) and full TLS handshakes per second (rounds of h2load
+#           with one request per connection, no resumption)
 # Prints tables and writes JSON to bench/results/.
 #   bench/run.sh [SECONDS]       default 10 s per run (IDLE=N env)
 set -eu
@@ -19,6 +22,7 @@ scripts/install-deps.sh --bench
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target dataplane >/dev/null
 W=$(mktemp -d /tmp/dp-bench.XXXXXX)
+chmod 755 "$W" # nginx's workers (www-data) read the htpasswd file from here
 cc -O2 -o "$W/origin" bench/upstream.c
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
@@ -26,26 +30,37 @@ trap cleanup EXIT
 
 ORIGIN=18081 DP=18090 NGX=18091 HAP=18092
 DPA=18093 NGXA=18094 HAPA=18095 # Basic auth variants
+DPT=18096 NGXT=18097 HAPT=18098 # TLS (h2 and http/1.1 by ALPN)
 IDLE=${IDLE:-9000} # the sandbox caps open files at 20000 (HAProxy needs 2 per connection)
 # user bench, password benchpw; {SHA} = base64(sha1(password))
 SHA=$(printf benchpw | openssl dgst -sha1 -binary | base64)
 printf 'bench:{SHA}%s\n' "$SHA" >"$W/htpasswd"
+chmod 644 "$W/htpasswd"
 AUTH="Authorization: Basic $(printf bench:benchpw | base64)"
 taskset -c 1 "$W/origin" $ORIGIN & PIDS+=($!)
+# one certificate for all three (ECDSA P-256: what a modern edge serves)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test \
+    -addext subjectAltName=DNS:bench.test -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+cat "$W/cert.pem" "$W/key.pem" >"$W/haproxy.pem"
 
-cat >"$W/dp.yaml" <<YAML
-static_resources:
-  listeners:
-  - name: bench
-    address: { socket_address: { address: 127.0.0.1, port_value: $DP } }
+# dp_listener NAME PORT [FILTER_YAML] [TRANSPORT_SOCKET_YAML]: one listener
+# routing bench.test to the origin, with an HTTP filter before the router
+# and a transport socket when given (at their indentation)
+dp_listener() {
+    cat <<YAML
+  - name: $1
+    address: { socket_address: { address: 127.0.0.1, port_value: $2 } }
     filter_chains:
-    - filters:
+    - ${4:+transport_socket:
+$4
+      }filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
+          stat_prefix: $1
           http_filters:
-          - name: envoy.filters.http.router
+${3:+$3
+}          - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
           route_config:
             virtual_hosts:
@@ -54,28 +69,27 @@ static_resources:
               routes:
               - match: { prefix: "/" }
                 route: { cluster: origin }
-  - name: bench-auth
-    address: { socket_address: { address: 127.0.0.1, port_value: $DPA } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench_auth
-          http_filters:
-          - name: envoy.filters.http.basic_auth
+YAML
+}
+BASIC_YAML="          - name: envoy.filters.http.basic_auth
             typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth
-              users: { filename: $W/htpasswd }
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-            - name: bench
-              domains: ["bench.test"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: origin }
+              \"@type\": type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth
+              users: { filename: $W/htpasswd }"
+TLS_YAML="        name: envoy.transport_sockets.tls
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            alpn_protocols: [h2, http/1.1]
+            tls_certificates:
+            - certificate_chain: { filename: $W/cert.pem }
+              private_key: { filename: $W/key.pem }"
+{
+    echo "static_resources:"
+    echo "  listeners:"
+    dp_listener bench "$DP"
+    dp_listener bench_auth "$DPA" "$BASIC_YAML"
+    dp_listener bench_tls "$DPT" "" "$TLS_YAML"
+    cat <<YAML
   clusters:
   - name: origin
     load_assignment:
@@ -84,6 +98,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $ORIGIN } } }
 YAML
+} >"$W/dp.yaml"
 taskset -c 0 build/dataplane -c "$W/dp.yaml" --concurrency 1 -l error & PIDS+=($!); DP_PID=$!
 
 cat >"$W/nginx.conf" <<NGX
@@ -93,6 +108,9 @@ error_log $W/nginx-error.log error;
 events { worker_connections 20000; }
 http {
   access_log off;
+  # the default (1000) closes an h2 connection after 1000 requests, and
+  # h2load -D does not reconnect: HAProxy and the data plane have no limit
+  keepalive_requests 100000000;
   upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
   server {
     listen 127.0.0.1:$NGX reuseport;
@@ -108,6 +126,15 @@ http {
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server { listen 127.0.0.1:$NGXA; server_name _; return 404; }
+  server {
+    listen 127.0.0.1:$NGXT ssl http2 reuseport;
+    server_name bench.test;
+    ssl_certificate $W/cert.pem;
+    ssl_certificate_key $W/key.pem;
+    ssl_session_tickets on; # as the data plane (Envoy default) and HAProxy: tickets issued
+    ssl_session_cache shared:SSL:10m;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
 }
 NGX
 taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=$!
@@ -125,6 +152,11 @@ defaults
   http-reuse always
 frontend fe
   bind 127.0.0.1:$HAP
+  acl is_bench hdr(host) -i bench.test
+  use_backend origin if is_bench
+  default_backend notfound
+frontend fe_tls
+  bind 127.0.0.1:$HAPT ssl crt $W/haproxy.pem alpn h2,http/1.1
   acl is_bench hdr(host) -i bench.test
   use_backend origin if is_bench
   default_backend notfound
@@ -168,11 +200,51 @@ run() { # run NAME PORT PID [HEADER]
 
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 
+# h2 NAME PORT PID: h2 over TLS with h2load (64 connections, 10 streams
+# each), p50/p99 from its per-request log (microseconds)
+h2() {
+    local name=$1 port=$2 pid=$3 t0 t1 out
+    t0=$(cpu_ticks "$pid")
+    out=$(taskset -c 1 h2load -t1 -c64 -m10 -D "$DUR" --log-file="$W/h2-$name.log" -H ':authority: bench.test' \
+        "https://127.0.0.1:$port/")
+    t1=$(cpu_ticks "$pid")
+    local rps reqs ok
+    rps=$(echo "$out" | awk '/^finished in/ { print $4 }')
+    reqs=$(echo "$out" | awk '/^requests:/ { print $8 }')
+    ok=$(echo "$out" | awk '/^status codes:/ { print $3 }')
+    python3 - "$W/h2-$name.log" "$name" "$rps" "$(( (t1 - t0) ))" "$(getconf CLK_TCK)" "${reqs:-0}" "${ok:-0}" \
+        "$(rss_kib "$pid")" <<'PY'
+import sys
+path, name, rps, ticks, hz, reqs, ok, rss = sys.argv[1:]
+lat = sorted(int(l.split()[2]) for l in open(path) if l.strip())
+pct = lambda p: ("%.2fms" % (lat[min(len(lat) - 1, int(len(lat) * p))] / 1000)) if lat else "-"
+cpu = int(ticks) / int(hz) * 1e6 / max(int(reqs), 1)
+print(name, rps, pct(0.5), pct(0.99), round(cpu, 2), rss, int(reqs) - int(ok))
+PY
+}
+
+# handshakes NAME PORT PID: full TLS handshakes per second (rounds of 200
+# new connections, one request each, for DUR seconds) and the proxy's CPU
+# per handshake
+handshakes() {
+    local name=$1 port=$2 pid=$3 t0 t1 start n=0 now
+    t0=$(cpu_ticks "$pid")
+    start=$(date +%s.%N)
+    while :; do
+        taskset -c 1 h2load -t1 -c200 -n200 -H ':authority: bench.test' "https://127.0.0.1:$port/" >"$W/hs.out" 2>&1
+        n=$((n + $(awk '/^requests:/ { print $8 }' "$W/hs.out")))
+        now=$(date +%s.%N)
+        python3 -c "import sys; sys.exit(0 if $now - $start < $DUR else 1)" || break
+    done
+    t1=$(cpu_ticks "$pid")
+    python3 -c "print('$name', round($n / ($now - $start)), round(($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / max($n, 1), 1))"
+}
+
 # idle NAME PORT PID: KiB of RSS per idle keep-alive connection
-idle() {
-    local name=$1 port=$2 pid=$3 before after
+idle() { # idle NAME PORT PID [--tls]
+    local name=$1 port=$2 pid=$3 tls=${4:-} before after
     before=$(rss_kib "$pid")
-    coproc IDLER { taskset -c 1 python3 bench/idle_conns.py "$port" "$IDLE"; }
+    coproc IDLER { taskset -c 1 python3 bench/idle_conns.py "$port" "$IDLE" $tls; }
     local line; read -r line <&"${IDLER[0]}"
     sleep 1
     after=$(rss_kib "$pid")
@@ -197,6 +269,21 @@ idle() {
     idle nginx $NGX "$NGX_PID"
     idle haproxy $HAP $HAP_PID
 } >"$W/results-idle.txt"
+{
+    h2 dataplane $DPT $DP_PID
+    h2 nginx $NGXT "$NGX_PID"
+    h2 haproxy $HAPT $HAP_PID
+} >"$W/results-h2tls.txt"
+{
+    handshakes dataplane $DPT $DP_PID
+    handshakes nginx $NGXT "$NGX_PID"
+    handshakes haproxy $HAPT $HAP_PID
+} >"$W/results-handshakes.txt"
+{
+    idle dataplane $DPT $DP_PID --tls
+    idle nginx $NGXT "$NGX_PID" --tls
+    idle haproxy $HAPT $HAP_PID --tls
+} >"$W/results-idle-tls.txt"
 
 mkdir -p bench/results
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -223,20 +310,38 @@ def table(path, title):
 
 res = table(W + "/results.txt", "HTTP/1.1 keep-alive, routed (wrk -t1 -c64)")
 basic = table(W + "/results-basic.txt", "the same behind HTTP Basic auth")
-idle = {}
-print("\n== idle keep-alive connections (%s each)" % sys.argv[4])
-print("%-10s %14s %12s %12s %8s" % ("proxy", "KiB per conn", "RSS before", "RSS after", "opened"))
-for l in open(W + "/results-idle.txt"):
+h2tls = table(W + "/results-h2tls.txt", "h2 over TLS 1.3 (h2load -t1 -c64 -m10)")
+
+def idle_table(path, title):
+    idle = {}
+    print("\n== %s (%s each)" % (title, sys.argv[4]))
+    print("%-10s %14s %12s %12s %8s" % ("proxy", "KiB per conn", "RSS before", "RSS after", "opened"))
+    for l in open(path):
+        r = l.split()
+        if len(r) < 5:
+            continue
+        idle[r[0]] = {"kib_per_conn": float(r[1]), "rss_before_kib": int(r[2]), "rss_after_kib": int(r[3]),
+                      "connections": int(r[4])}
+        print("%-10s %14.3f %12s %12s %8s" % (r[0], float(r[1]), r[2], r[3], r[4]))
+    return idle
+
+idle = idle_table(W + "/results-idle.txt", "idle keep-alive connections, plain")
+idle_tls = idle_table(W + "/results-idle-tls.txt", "idle keep-alive connections, TLS")
+hs = {}
+print("\n== full TLS handshakes (new connection, one request, no resumption)")
+print("%-10s %14s %16s" % ("proxy", "handshakes/s", "cpu us/handshake"))
+for l in open(W + "/results-handshakes.txt"):
     r = l.split()
-    if len(r) < 5:
-        continue
-    idle[r[0]] = {"kib_per_conn": float(r[1]), "rss_before_kib": int(r[2]), "rss_after_kib": int(r[3]),
-                  "connections": int(r[4])}
-    print("%-10s %14.3f %12s %12s %8s" % (r[0], float(r[1]), r[2], r[3], r[4]))
+    if len(r) == 3:
+        hs[r[0]] = {"per_sec": float(r[1]), "cpu_us": float(r[2])}
+        print("%-10s %14.0f %16.1f" % (r[0], float(r[1]), float(r[2])))
+if all(k in hs for k in ("dataplane", "nginx", "haproxy")):
+    print("ratios: dataplane/nginx %.2f   dataplane/haproxy %.2f" % (
+        hs["dataplane"]["per_sec"] / hs["nginx"]["per_sec"], hs["dataplane"]["per_sec"] / hs["haproxy"]["per_sec"]))
 out = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": sys.argv[2],
        "machine": {"cpus": os.cpu_count(), "kernel": platform.release()}, "seconds": float(sys.argv[3]),
        "tool": "wrk -t1 -c64, HTTP/1.1 keep-alive", "results": res, "basic_auth": basic,
-       "idle_connections": idle}
+       "idle_connections": idle, "h2_tls": h2tls, "tls_handshakes": hs, "idle_connections_tls": idle_tls}
 path = "bench/results/http1-%s-%s.json" % (time.strftime("%Y%m%d-%H%M%S"), sys.argv[2])
 json.dump(out, open(path, "w"), indent=2)
 print("written", path)
