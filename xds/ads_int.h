@@ -76,24 +76,28 @@ typedef struct ads_ver {
                                 sources; 0: one of them waits without a limit */
 } ads_ver_t;
 
+/* The latest update of a resource was rejected: why, when, which version;
+ * and its bytes, so that a server repeating it costs no translation. */
+typedef struct ads_rej {
+    char *err;
+    char *version;
+    uint64_t ms; /* wall clock */
+    /* error_detail.message of the NACK that carried the rejection (CSDS
+     * error_state.details); NULL when no NACK was sent for it (a listener
+     * failing to bind outside an LDS response). */
+    char *nack;
+    uint8_t *bad;
+    size_t bad_len;
+} ads_rej_t;
+
 typedef struct ads_res {
     char *name;
     dp_res_type_t type;
     ads_ver_t *act;         /* in force, NULL: none */
     ads_ver_t *warm;        /* listeners and clusters: waiting for dep */
     uint64_t warm_deadline; /* monotonic ms; 0: waits without a limit */
-    /* The latest update was rejected: why, when, which version; and its
-     * bytes, so that a server repeating it costs no translation. */
-    char *err;
-    char *err_version;
-    uint64_t err_ms; /* wall clock */
-    /* error_detail.message of the NACK that carried the rejection (CSDS
-     * error_state.details); NULL when no NACK was sent for it (a listener
-     * failing to bind outside an LDS response). Freed with err. */
-    char *nack;
-    uint8_t *bad;
-    size_t bad_len;
-    bool has_bad;
+    ads_rej_t *rej; /* the latest update was rejected; NULL: it was not (the
+                       common case: 100k catalogue resources carry 8 bytes) */
     /* Resource TTL (Resource.ttl): expires as if deleted at ttl_deadline. */
     uint64_t ttl_ms;
     uint64_t ttl_deadline; /* monotonic ms; 0: none */
@@ -236,7 +240,8 @@ void dp_ads__store_free(ads_store_t *s);
 void dp_ads__store_reserve(ads_store_t *s, dp_res_type_t type, const char *const *names, size_t n);
 
 /* Update of one named resource with its encoded bytes (msg: decoded,
- * ownership taken). ttl_ms 0: no TTL. Returns true when accepted. */
+ * ownership taken; catalogue types: borrowed from the response's arena,
+ * never kept). ttl_ms 0: no TTL. Returns true when accepted. */
 bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint8_t *data, size_t len,
                    ProtobufCMessage *msg, const char *version, uint64_t ttl_ms);
 /* Records the rejection of an update of `name` (meta NACKED, NACK text). */

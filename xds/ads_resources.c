@@ -48,6 +48,18 @@ ads_res_t *dp_ads__find(const ads_store_t *s, const char *name)
     return i < s->n && strcmp(s->v[i]->name, name) == 0 ? s->v[i] : NULL;
 }
 
+/* One allocation with the name after the record (100k catalogue
+ * resources: a malloc chunk each saved). */
+static ads_res_t *res_new(dp_res_type_t type, const char *name)
+{
+    size_t len = strlen(name);
+    ads_res_t *r = dp_xcalloc(1, sizeof(*r) + len + 1);
+    r->name = (char *)(r + 1);
+    memcpy(r->name, name, len + 1);
+    r->type = type;
+    return r;
+}
+
 ads_res_t *dp_ads__get(ads_store_t *s, dp_res_type_t type, const char *name)
 {
     size_t i = lower_bound(s, name);
@@ -58,12 +70,9 @@ ads_res_t *dp_ads__get(ads_store_t *s, dp_res_type_t type, const char *name)
         s->v = dp_xrealloc(s->v, s->cap * sizeof(*s->v));
     }
     memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(*s->v));
-    ads_res_t *r = dp_xcalloc(1, sizeof(*r));
-    r->name = dp_xstrdup(name);
-    r->type = type;
-    s->v[i] = r;
+    s->v[i] = res_new(type, name);
     s->n++;
-    return r;
+    return s->v[i];
 }
 
 static int cmp_cstr(const void *x, const void *y)
@@ -97,10 +106,7 @@ void dp_ads__store_reserve(ads_store_t *s, dp_res_type_t type, const char *const
         if (i > 0 && strcmp(s->v[i - 1]->name, add[j - 1]) > 0) {
             s->v[--o] = s->v[--i];
         } else {
-            ads_res_t *r = dp_xcalloc(1, sizeof(*r));
-            r->name = dp_xstrdup(add[--j]);
-            r->type = type;
-            s->v[--o] = r;
+            s->v[--o] = res_new(type, add[--j]);
         }
     }
     s->n += u;
@@ -129,7 +135,8 @@ void dp_ads__ver_free(ads_ver_t *v)
     if (v->msg)
         protobuf_c_message_free_unpacked(v->msg, NULL);
     free(v->raw);
-    free(v->version);
+    if (v->version != (char *)(v + 1))
+        free(v->version); /* else allocated with v (dp_ads__apply) */
     for (size_t i = 0; i < v->n_deps; i++)
         free(v->deps[i].name);
     free(v->deps);
@@ -138,15 +145,14 @@ void dp_ads__ver_free(ads_ver_t *v)
 
 static void clear_err_fields(ads_res_t *r)
 {
-    free(r->err);
-    free(r->err_version);
-    free(r->nack);
-    free(r->bad);
-    r->err = r->err_version = r->nack = NULL;
-    r->bad = NULL;
-    r->bad_len = 0;
-    r->has_bad = false;
-    r->err_ms = 0;
+    if (r->rej == NULL)
+        return;
+    free(r->rej->err);
+    free(r->rej->version);
+    free(r->rej->nack);
+    free(r->rej->bad);
+    free(r->rej);
+    r->rej = NULL;
 }
 
 static void res_free(ads_res_t *r)
@@ -154,8 +160,7 @@ static void res_free(ads_res_t *r)
     dp_ads__ver_free(r->act);
     dp_ads__ver_free(r->warm);
     clear_err_fields(r);
-    free(r->name);
-    free(r);
+    free(r); /* the name with it */
 }
 
 void dp_ads__store_free(ads_store_t *s)
@@ -489,20 +494,20 @@ void dp_ads__set_err(dp_ads_t *a, ads_res_t *r, const uint8_t *data, size_t len,
                      const char *err)
 {
     clear_err_fields(r);
-    r->err = sdup(err);
-    r->err_version = sdup(version);
-    r->err_ms = dp_wall_ms();
-    r->bad = dp_xmalloc(len ? len : 1);
+    r->rej = dp_xcalloc(1, sizeof(*r->rej));
+    r->rej->err = dp_xstrdup(err ? err : "rejected");
+    r->rej->version = sdup(version);
+    r->rej->ms = dp_wall_ms();
+    r->rej->bad = dp_xmalloc(len ? len : 1);
     if (len)
-        memcpy(r->bad, data, len);
-    r->bad_len = len;
-    r->has_bad = true;
+        memcpy(r->rej->bad, data, len);
+    r->rej->bad_len = len;
     a->dirty = true;
 }
 
 static void clear_err(dp_ads_t *a, ads_res_t *r)
 {
-    if (r->err == NULL && !r->has_bad)
+    if (r->rej == NULL)
         return;
     clear_err_fields(r);
     a->dirty = true;
@@ -604,6 +609,15 @@ static void activate_cluster(dp_ads_t *a, ads_res_t *r, ads_ver_t *v)
     dp_ads__refs_invalidate(a);
 }
 
+/* A decoded resource given to dp_ads__apply and not kept: catalogue
+ * resources live in the response's arena (ads_response.c, xds/pb_arena.h),
+ * released with it; the others are the heap's. */
+static void msg_drop(dp_res_type_t type, ProtobufCMessage *msg)
+{
+    if (DP_RES_IN_SNAPSHOT(type))
+        protobuf_c_message_free_unpacked(msg, NULL);
+}
+
 /* Translates msg into v (taking msg). `ref` is a Cluster referring to a CLA
  * (validation). Returns 0 or negative with err. */
 static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const char *version,
@@ -687,13 +701,12 @@ static int translate(dp_ads_t *a, dp_res_type_t type, const char *name, const ch
             protobuf_c_message_free_unpacked(msg, NULL);
         break;
     case DP_RES_CONTAINER:
-        /* Applied to the catalogue at once: readers see it now. */
+        /* Applied to the catalogue at once: readers see it now. (msg is
+         * in the response's arena: msg_drop) */
         rc = dp_catalogue_put_container(name, msg, version, err, errlen);
-        protobuf_c_message_free_unpacked(msg, NULL);
         break;
     case DP_RES_PROJECT:
         rc = dp_catalogue_put_project(name, msg, err, errlen);
-        protobuf_c_message_free_unpacked(msg, NULL);
         break;
     default:
         snprintf(err, errlen, "unknown resource type");
@@ -735,14 +748,14 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
     if ((type == DP_RES_ROUTE || type == DP_RES_ENDPOINT || type == DP_RES_SECRET) &&
         !dp_ads__referenced(a, type, name, &ref)) {
         /* Not subscribed (any more): Envoy ignores such resources. */
-        protobuf_c_message_free_unpacked(msg, NULL);
+        msg_drop(type, msg);
         return true;
     }
     if ((type == DP_RES_LISTENER && dp_ads__static_listener(a, name)) ||
         (type == DP_RES_CLUSTER && dp_ads__static_cluster(a, name))) {
         snprintf(err, sizeof(err), "name: '%s' is already a static %s (static_resources)", name,
                  type == DP_RES_LISTENER ? "listener" : "cluster");
-        protobuf_c_message_free_unpacked(msg, NULL);
+        msg_drop(type, msg);
         dp_ads__reject(a, type, name, data, len, version, err);
         return false;
     }
@@ -750,7 +763,7 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
 
     /* Unchanged bytes: no translation (cost proportional to the change). */
     if (same_bytes(r->act, data, len) || same_bytes(r->warm, data, len)) {
-        protobuf_c_message_free_unpacked(msg, NULL);
+        msg_drop(type, msg);
         if (r->warm && same_bytes(r->act, data, len)) {
             /* The server went back to the version in force. */
             dp_ads__ver_free(r->warm);
@@ -763,21 +776,26 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
         set_ttl(a, r, ttl_ms);
         return true;
     }
-    if (r->has_bad && r->bad_len == len && (len == 0 || memcmp(r->bad, data, len) == 0) && r->err) {
-        char *e = dp_xstrdup(r->err);
-        protobuf_c_message_free_unpacked(msg, NULL);
+    if (r->rej && r->rej->bad_len == len && (len == 0 || memcmp(r->rej->bad, data, len) == 0)) {
+        char *e = dp_xstrdup(r->rej->err);
+        msg_drop(type, msg);
         dp_ads__nack_add(a, name, e);
-        if (strcmp(r->err_version ? r->err_version : "", version ? version : "") != 0) {
-            free(r->err_version);
-            r->err_version = sdup(version);
+        if (strcmp(r->rej->version ? r->rej->version : "", version ? version : "") != 0) {
+            free(r->rej->version);
+            r->rej->version = sdup(version);
             a->dirty = true;
         }
         free(e);
         return false;
     }
 
-    v = dp_xcalloc(1, sizeof(*v));
+    /* the version string in the same allocation */
+    size_t vlen = version ? strlen(version) : 0;
+    v = dp_xcalloc(1, sizeof(*v) + vlen + 1);
     v->type = type;
+    v->version = (char *)(v + 1);
+    if (vlen)
+        memcpy(v->version, version, vlen);
     if (translate(a, type, name, version, msg, ref, v, err, sizeof(err)) != 0) {
         dp_ads__ver_free(v);
         dp_ads__reject(a, type, name, data, len, version, err);
@@ -791,7 +809,6 @@ bool dp_ads__apply(dp_ads_t *a, dp_res_type_t type, const char *name, const uint
         v->digest = bytes_digest(data, len);
     }
     v->len = len;
-    v->version = sdup(version);
     v->updated_ms = dp_wall_ms();
 
     switch (type) {
@@ -878,7 +895,7 @@ void dp_ads__remove(dp_ads_t *a, dp_res_type_t type, const char *name)
     if (u)
         dp_ads__undo_drop(a, u);
     bool had_act = r->act != NULL;
-    if ((r->act || r->warm || r->err) && DP_RES_IN_SNAPSHOT(type))
+    if ((r->act || r->warm || r->rej) && DP_RES_IN_SNAPSHOT(type))
         a->dirty = true;
     store_delete(s, name);
     if (type == DP_RES_CONTAINER)
@@ -906,7 +923,7 @@ static void gc(dp_ads_t *a, dp_res_type_t type)
             s->v[k++] = r;
             continue;
         }
-        if (r->act || r->err)
+        if (r->act || r->rej)
             a->dirty = true;
         res_free(r);
     }

@@ -18,6 +18,7 @@
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "xds/ads_int.h"
+#include "xds/pb_arena.h"
 #include "xds/translate.h"
 #include "xds/translate_util.h"
 
@@ -29,12 +30,13 @@ typedef struct item {
     char *name;          /* NULL: could not be determined */
     const uint8_t *data; /* the encoded resource, borrowed from the response */
     size_t len;
-    ProtobufCMessage *msg; /* decoded, owned until applied */
+    ProtobufCMessage *msg; /* decoded, owned until applied (catalogue types: in the
+                              response's arena, see xds/pb_arena.h) */
     const char *version;   /* borrowed */
     uint64_t ttl_ms;       /* 0: none */
     bool heartbeat;
     char *err;              /* rejected before translation: why */
-    pb_resource_t *wrapper; /* SotW: unpacked Resource wrapper (data points into it) */
+    pb_resource_t *wrapper; /* SotW: unpacked Resource wrapper (data points into it), in the arena */
 } item_t;
 
 /* ---- NACK text ---------------------------------------------------------------- */
@@ -148,9 +150,9 @@ static const char *end_response(dp_ads_t *a)
      * finds nothing. */
     for (size_t i = 0; i < a->n_rej; i++) {
         ads_res_t *r = dp_ads__find(&a->t[a->cur_type].store, a->rej[i]);
-        if (r && r->err) {
-            free(r->nack);
-            r->nack = dp_xstrdup(a->nack);
+        if (r && r->rej) {
+            free(r->rej->nack);
+            r->rej->nack = dp_xstrdup(a->nack);
         }
     }
     rej_clear(a);
@@ -205,12 +207,16 @@ static uint64_t ttl_of(const pb_resource_t *r)
 }
 
 /* Decodes the resource Any of item `it` (type checked against the
- * response's). `wrapper_name`: the Resource wrapper's name, if any. */
+ * response's). `wrapper_name`: the Resource wrapper's name, if any.
+ * Catalogue resources are decoded into the response's arena `ar` (they
+ * are applied and dropped within the response), the others on the heap
+ * (their versions keep them). */
 static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, const char *wrapper_name,
-                       item_t *it)
+                       item_t *it, dp_pb_arena_t *ar)
 {
     char err[1024] = "";
     ProtobufCMessage *m = NULL;
+    ProtobufCAllocator *alloc = DP_RES_IN_SNAPSHOT(t->type) ? NULL : &ar->alloc;
 
     if (wrapper_name && wrapper_name[0])
         it->name = dp_xstrdup(wrapper_name);
@@ -228,7 +234,7 @@ static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, co
         it->err = fmt("resource missing");
         return;
     }
-    if (dp_resource_decode(t->type, it->data, it->len, &m, err, sizeof(err)) != 0) {
+    if (dp_resource_decode_with(t->type, alloc, it->data, it->len, &m, err, sizeof(err)) != 0) {
         /* Still try to name it (a field we do not implement is an error
          * of that resource, not of an unknown one). */
         ProtobufCMessage *loose = protobuf_c_message_unpack(dp_resource_descriptor(t->type), NULL, it->len, it->data);
@@ -247,14 +253,14 @@ static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, co
     }
     const char *n = dp_resource_name(t->type, m);
     if (n == NULL || n[0] == '\0') {
-        protobuf_c_message_free_unpacked(m, NULL);
+        protobuf_c_message_free_unpacked(m, alloc);
         it->err = fmt("%s: required", name_field(t->type));
         return;
     }
     if (it->name && strcmp(it->name, n) != 0) {
         it->err =
             fmt("%s: '%s' differs from the Resource wrapper's name '%s'", name_field(t->type), n, it->name);
-        protobuf_c_message_free_unpacked(m, NULL);
+        protobuf_c_message_free_unpacked(m, alloc);
         return;
     }
     if (it->name == NULL)
@@ -263,7 +269,7 @@ static void decode_any(const ads_type_t *t, const Google__Protobuf__Any *any, co
 }
 
 /* A Resource (Delta's element, or SotW's wrapper): heartbeat or update. */
-static void decode_resource(const ads_type_t *t, const pb_resource_t *r, item_t *it)
+static void decode_resource(const ads_type_t *t, const pb_resource_t *r, item_t *it, dp_pb_arena_t *ar)
 {
     it->ttl_ms = ttl_of(r);
     if (r->resource == NULL) {
@@ -275,18 +281,17 @@ static void decode_resource(const ads_type_t *t, const pb_resource_t *r, item_t 
         it->heartbeat = true;
         return;
     }
-    decode_any(t, r->resource, r->name, it);
+    decode_any(t, r->resource, r->name, it, ar);
 }
 
-static void items_free(item_t *v, size_t n)
+/* What the arena holds (wrappers, catalogue messages) goes with it. */
+static void items_free(item_t *v, size_t n, dp_res_type_t type)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
         free(v[i].err);
-        if (v[i].msg)
+        if (v[i].msg && DP_RES_IN_SNAPSHOT(type))
             protobuf_c_message_free_unpacked(v[i].msg, NULL);
-        if (v[i].wrapper)
-            protobuf_c_message_free_unpacked(&v[i].wrapper->base, NULL);
     }
     free(v);
 }
@@ -427,10 +432,14 @@ int dp_ads__on_sotw(dp_ads_t *a, const uint8_t *buf, size_t len)
     item_t *items;
     ads_type_t *t;
     char dupbuf[512];
+    dp_pb_arena_t ar;
 
-    resp = envoy__service__discovery__v3__discovery_response__unpack(NULL, len, buf);
-    if (resp == NULL)
+    dp_pb_arena_init(&ar);
+    resp = envoy__service__discovery__v3__discovery_response__unpack(&ar.alloc, len, buf);
+    if (resp == NULL) {
+        dp_pb_arena_release(&ar);
         return DP_EINVAL;
+    }
     url = str(resp->type_url);
     nonce = str(resp->nonce);
     version = str(resp->version_info);
@@ -446,13 +455,13 @@ int dp_ads__on_sotw(dp_ads_t *a, const uint8_t *buf, size_t len)
         it->idx = i;
         if (any && strcmp(str(any->type_url), ADS_TYPE_RESOURCE) == 0) {
             it->wrapper =
-                envoy__service__discovery__v3__resource__unpack(NULL, any->value.len, any->value.data);
+                envoy__service__discovery__v3__resource__unpack(&ar.alloc, any->value.len, any->value.data);
             if (it->wrapper == NULL)
                 it->err = fmt("cannot decode envoy.service.discovery.v3.Resource");
             else
-                decode_resource(t, it->wrapper, it);
+                decode_resource(t, it->wrapper, it, &ar);
         } else {
-            decode_any(t, any, NULL, it);
+            decode_any(t, any, NULL, it, &ar);
         }
     }
     if (find_duplicate(items, resp->n_resources, NULL, 0, dupbuf, sizeof(dupbuf))) {
@@ -470,7 +479,7 @@ int dp_ads__on_sotw(dp_ads_t *a, const uint8_t *buf, size_t len)
         dp_ads__settle(a);
         dp_ads__commit(a);
     }
-    items_free(items, resp->n_resources);
+    items_free(items, resp->n_resources, t->type);
     nack = end_response(a);
     if (nack == NULL) {
         free(t->version);
@@ -491,7 +500,7 @@ int dp_ads__on_sotw(dp_ads_t *a, const uint8_t *buf, size_t len)
     }
     dp_ads__update_subscriptions(a);
 out:
-    envoy__service__discovery__v3__discovery_response__free_unpacked(resp, NULL);
+    dp_pb_arena_release(&ar); /* resp */
     return 0;
 }
 
@@ -506,10 +515,14 @@ int dp_ads__on_delta(dp_ads_t *a, const uint8_t *buf, size_t len)
     char **removed = NULL;
     size_t n_removed = 0;
     char dupbuf[512];
+    dp_pb_arena_t ar;
 
-    resp = envoy__service__discovery__v3__delta_discovery_response__unpack(NULL, len, buf);
-    if (resp == NULL)
+    dp_pb_arena_init(&ar);
+    resp = envoy__service__discovery__v3__delta_discovery_response__unpack(&ar.alloc, len, buf);
+    if (resp == NULL) {
+        dp_pb_arena_release(&ar);
         return DP_EINVAL;
+    }
     url = str(resp->type_url);
     nonce = str(resp->nonce);
     t = dp_ads__type_by_url(a, url);
@@ -526,7 +539,7 @@ int dp_ads__on_delta(dp_ads_t *a, const uint8_t *buf, size_t len)
             continue;
         }
         it->version = str(resp->resources[i]->version);
-        decode_resource(t, resp->resources[i], it);
+        decode_resource(t, resp->resources[i], it, &ar);
     }
     removed = dp_xcalloc(resp->n_removed_resources + resp->n_removed_resource_names + 1, sizeof(*removed));
     for (size_t i = 0; i < resp->n_removed_resources; i++)
@@ -558,7 +571,7 @@ int dp_ads__on_delta(dp_ads_t *a, const uint8_t *buf, size_t len)
         dp_ads__settle(a);
         dp_ads__commit(a);
     }
-    items_free(items, resp->n_resources);
+    items_free(items, resp->n_resources, t->type);
     free(removed);
     nack = end_response(a);
     if (nack)
@@ -566,6 +579,6 @@ int dp_ads__on_delta(dp_ads_t *a, const uint8_t *buf, size_t len)
     dp_ads__send_delta(a, url, NULL, 0, NULL, 0, NULL, nonce, nack);
     dp_ads__update_subscriptions(a);
 out:
-    envoy__service__discovery__v3__delta_discovery_response__free_unpacked(resp, NULL);
+    dp_pb_arena_release(&ar); /* resp */
     return 0;
 }

@@ -59,7 +59,7 @@ static void meta_dynamic(dp_snapshot_t *s, size_t *cap, const ads_res_t *r)
 {
     dp_res_meta_t *m;
 
-    if (r->err || r->act) {
+    if (r->rej || r->act) {
         m = meta_push(s, cap);
         m->type = r->type;
         m->name = dp_xstrdup(r->name);
@@ -68,14 +68,14 @@ static void meta_dynamic(dp_snapshot_t *s, size_t *cap, const ads_res_t *r)
             m->last_updated_ms = r->act->updated_ms;
             raw_copy_of(r->type, &m->raw, r->act->raw, r->act->len);
         } else {
-            m->last_updated_ms = r->err_ms;
+            m->last_updated_ms = r->rej->ms;
         }
         m->status = DP_RES_ACKED;
-        if (r->err) {
+        if (r->rej) {
             m->status = DP_RES_NACKED;
-            m->error_details = dp_xstrdup(r->err);
-            m->error_version = sdup(r->err_version);
-            m->error_ms = r->err_ms;
+            m->error_details = dp_xstrdup(r->rej->err);
+            m->error_version = sdup(r->rej->version);
+            m->error_ms = r->rej->ms;
         }
     }
     if (r->warm) {

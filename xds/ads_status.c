@@ -43,17 +43,17 @@ static void add_held(dp_csds_status_t *st, const ads_res_t *r, bool contents)
         it->last_updated_ms = v->updated_ms;
         if (contents)
             copy_raw(r->type, v->raw, v->len, &it->raw, &it->raw_len);
-    } else {
-        it->last_updated_ms = r->err_ms;
+    } else if (r->rej) {
+        it->last_updated_ms = r->rej->ms;
     }
     it->client_status = ENVOY__ADMIN__V3__CLIENT_RESOURCE_STATUS__ACKED;
-    if (r->err) {
+    if (r->rej) {
         it->client_status = ENVOY__ADMIN__V3__CLIENT_RESOURCE_STATUS__NACKED;
-        it->error_details = dp_xstrdup(r->nack ? r->nack : r->err);
-        it->error_version = dp_xstrdup(r->err_version ? r->err_version : "");
-        it->error_ms = r->err_ms;
-        if (contents && r->has_bad)
-            copy_raw(r->type, r->bad, r->bad_len, &it->bad, &it->bad_len);
+        it->error_details = dp_xstrdup(r->rej->nack ? r->rej->nack : r->rej->err);
+        it->error_version = dp_xstrdup(r->rej->version ? r->rej->version : "");
+        it->error_ms = r->rej->ms;
+        if (contents)
+            copy_raw(r->type, r->rej->bad, r->rej->bad_len, &it->bad, &it->bad_len);
     }
 }
 
@@ -67,7 +67,7 @@ void dp_ads_status_collect(const dp_ads_t *a, bool contents, dp_csds_status_t *o
         const ads_type_t *t = &a->t[order[k]];
         for (size_t i = 0; i < t->store.n; i++) {
             const ads_res_t *r = t->store.v[i];
-            if (r->act || r->warm || r->err)
+            if (r->act || r->warm || r->rej)
                 add_held(out, r, contents);
         }
         if (t->wildcard)
@@ -77,7 +77,7 @@ void dp_ads_status_collect(const dp_ads_t *a, bool contents, dp_csds_status_t *o
         dp_ads__needed(a, t->type, &need);
         for (size_t i = 0; i < need.n; i++) {
             const ads_res_t *r = dp_ads__find(&t->store, need.v[i]);
-            if (r && (r->act || r->warm || r->err))
+            if (r && (r->act || r->warm || r->rej))
                 continue;
             dp_csds_item_t *it = dp_csds_status_push(out);
             it->type_url = t->url;

@@ -39,6 +39,12 @@ const ProtobufCMessageDescriptor *dp_resource_descriptor(dp_res_type_t type)
 int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, ProtobufCMessage **out,
                        char *errbuf, size_t errlen)
 {
+    return dp_resource_decode_with(type, NULL, data, len, out, errbuf, errlen);
+}
+
+int dp_resource_decode_with(dp_res_type_t type, ProtobufCAllocator *alloc, const uint8_t *data, size_t len,
+                            ProtobufCMessage **out, char *errbuf, size_t errlen)
+{
     const ProtobufCMessageDescriptor *d = dp_resource_descriptor(type);
     ProtobufCMessage *m;
     int rc;
@@ -49,7 +55,7 @@ int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, Prot
             snprintf(errbuf, errlen, "unknown resource type %d", (int)type);
         return DP_EINVAL;
     }
-    m = protobuf_c_message_unpack(d, NULL, len, data);
+    m = protobuf_c_message_unpack(d, alloc, len, data);
     if (m == NULL) {
         if (errbuf && errlen)
             snprintf(errbuf, errlen, "cannot decode %s (%zu bytes)", d->name, len);
@@ -57,7 +63,7 @@ int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, Prot
     }
     rc = dp_pb_check_unknown(m, errbuf, errlen);
     if (rc != 0) {
-        protobuf_c_message_free_unpacked(m, NULL);
+        protobuf_c_message_free_unpacked(m, alloc);
         return rc;
     }
     *out = m;

@@ -36,6 +36,10 @@
  * protobuf_c_message_free_unpacked(*out, NULL). */
 int dp_resource_decode(dp_res_type_t type, const uint8_t *data, size_t len, ProtobufCMessage **out, char *errbuf,
                        size_t errlen);
+/* The same with the allocator `alloc` (NULL: the default), which then
+ * frees *out. */
+int dp_resource_decode_with(dp_res_type_t type, ProtobufCAllocator *alloc, const uint8_t *data, size_t len,
+                            ProtobufCMessage **out, char *errbuf, size_t errlen);
 /* The resource's name (Listener.name, RouteConfiguration.name,
  * Cluster.name, ClusterLoadAssignment.cluster_name, Secret.name). */
 const char *dp_resource_name(dp_res_type_t type, const ProtobufCMessage *m);

@@ -48,7 +48,6 @@ void dp_container_unref(dp_container_t *c)
     free(c->addrs);
     free(c->machine);
     free(c->pod_slug);
-    free(c->version);
     dp_policy_unref(c->policy);
     free(c);
 }
@@ -382,7 +381,7 @@ static dp_container_t *pack(dp_container_t *t)
         sz += str_size(t->services[i].name);
     for (size_t i = 0; i < t->n_aliases; i++)
         sz += str_size(t->aliases[i].name) + str_size(t->aliases[i].domain) + str_size(t->aliases[i].service);
-    sz += str_size(t->machine) + str_size(t->pod_slug) + str_size(t->version);
+    sz += str_size(t->machine) + str_size(t->pod_slug);
     dp_container_t *c = dp_xmalloc(sz);
     *c = *t;
     atomic_init(&c->refcnt, 1);
@@ -411,7 +410,6 @@ static dp_container_t *pack(dp_container_t *t)
     }
     c->machine = put_str(&cur, t->machine);
     c->pod_slug = put_str(&cur, t->pod_slug);
-    c->version = put_str(&cur, t->version);
     t->policy = NULL; /* moved */
     dp_container_unref(t);
     return c;
@@ -501,7 +499,7 @@ int dp_catalogue_put_container(const char *name, const ProtobufCMessage *msg, co
         dp_container_unref(c);
         return rc;
     }
-    c->version = dp_xstrdup(version ? version : "");
+    (void)version; /* the ADS client keeps it (CSDS, config_dump) */
     c = pack(c);
     const dp_container_t *old = dp_rcumap_get(cat.by_id, c->id, DP_CONTAINER_ID_LEN);
     if (old)

@@ -58,7 +58,6 @@ typedef struct dp_container {
     size_t n_aliases;
     char *machine, *pod_slug; /* NULL: none */
     struct dp_policy *policy; /* NULL: the project's */
-    char *version;            /* the resource version */
     bool packed;              /* one allocation holds the record, its arrays and strings */
 } dp_container_t;
 
