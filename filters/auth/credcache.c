@@ -15,8 +15,9 @@
 #include <sys/random.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#include "filters/auth/sha256.h"
 
 #define NIL (-1)
 #define MAX_SHARDS 16
@@ -45,7 +46,6 @@ struct dp_credcache {
 /* --- keys -------------------------------------------------------------------- */
 
 static uint8_t process_key[32];
-static EVP_MD *sha256;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t next_table_id = 1;
 
@@ -57,7 +57,6 @@ static void key_init(void)
         fprintf(stderr, "credcache: no randomness for the cache key\n");
         abort();
     }
-    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 uint64_t dp_credcache_table_id(void)
@@ -75,24 +74,15 @@ int dp_credcache_key(uint64_t table_id, dp_slice_t user, dp_slice_t password,
                      uint8_t key[DP_CREDCACHE_KEY_LEN])
 {
     pthread_once(&key_once, key_init);
-    if (sha256 == NULL)
-        return DP_ERR;
     /* the user's length keeps ("ab","c") and ("a","bc") apart */
     uint8_t hdr[16];
     put_u64(hdr, table_id);
     put_u64(hdr + 8, (uint64_t)user.len);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL)
-        return DP_ERR;
-    unsigned int len = 0;
-    int ok = EVP_DigestInit_ex(ctx, sha256, NULL) == 1 &&
-             EVP_DigestUpdate(ctx, process_key, sizeof(process_key)) == 1 &&
-             EVP_DigestUpdate(ctx, hdr, sizeof(hdr)) == 1 &&
-             (user.len == 0 || EVP_DigestUpdate(ctx, user.base, user.len) == 1) &&
-             (password.len == 0 || EVP_DigestUpdate(ctx, password.base, password.len) == 1) &&
-             EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == DP_CREDCACHE_KEY_LEN;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : DP_ERR;
+    const dp_slice_t parts[] = {{(const char *)process_key, sizeof(process_key)},
+                                {(const char *)hdr, sizeof(hdr)},
+                                user,
+                                password};
+    return dp_sha256(parts, 4, key) ? 0 : DP_ERR;
 }
 
 static uint32_t key_word(const uint8_t *key, int at)

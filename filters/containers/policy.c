@@ -4,9 +4,7 @@
 #include "filters/containers/policy.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 #include "filters/auth/cidr.h"
 #include "filters/auth/htpasswd.h"
 #include "filters/auth/jwks.h"
+#include "filters/auth/sha256.h"
 #include "filters/auth/jwt.h"
 #include "filters/auth/jwt_cache.h"
 
@@ -358,43 +357,10 @@ static bool jwt_member(group_t *g, const dp_stream_t *s, dp_slice_t tok)
     return ok;
 }
 
-/* SHA-256 through a digest fetched once and a per-thread context: the
- * one-shot SHA256() looks the algorithm up by name on every call, which
- * costs more than the hash of a short token. */
-static EVP_MD *sha256_md;
-static pthread_key_t sha256_ctx_key; /* the thread's EVP_MD_CTX, freed at thread exit */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void free_ctx(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
-
-static void sha256_init(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    pthread_key_create(&sha256_ctx_key, free_ctx);
-}
-
-static bool sha256(const void *data, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
-{
-    pthread_once(&sha256_once, sha256_init);
-    if (sha256_md == NULL)
-        return false;
-    EVP_MD_CTX *ctx = pthread_getspecific(sha256_ctx_key);
-    if (ctx == NULL) {
-        if ((ctx = EVP_MD_CTX_new()) == NULL)
-            return false;
-        pthread_setspecific(sha256_ctx_key, ctx);
-    }
-    return EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
-           EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-}
-
 static bool token_member(const group_t *g, dp_slice_t tok)
 {
     unsigned char d[SHA256_DIGEST_LENGTH];
-    if (!sha256(tok.base, tok.len, d))
+    if (!dp_sha256(&tok, 1, d))
         return false;
     bool hit = false;
     for (size_t i = 0; i < g->n_digests; i++)
