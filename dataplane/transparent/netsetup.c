@@ -138,6 +138,16 @@ static struct nftnl_expr *expr_new(const char *name)
     return e;
 }
 
+/* register 1 == data, or the rule stops here */
+static void add_cmp_eq(struct nftnl_rule *r, const void *data, uint32_t len)
+{
+    struct nftnl_expr *e = expr_new("cmp");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    nftnl_rule_add_expr(r, e);
+}
+
 /* meta l4proto tcp socket transparent 1 meta mark set MARK */
 static struct nftnl_rule *mark_rule(uint32_t mark)
 {
@@ -153,21 +163,13 @@ static struct nftnl_rule *mark_rule(uint32_t mark)
     nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
     nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
     nftnl_rule_add_expr(r, e);
-    e = expr_new("cmp");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &tcp, sizeof(tcp));
-    nftnl_rule_add_expr(r, e);
+    add_cmp_eq(r, &tcp, sizeof(tcp));
 
     e = expr_new("socket");
     nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_TRANSPARENT);
     nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
     nftnl_rule_add_expr(r, e);
-    e = expr_new("cmp");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &one, sizeof(one));
-    nftnl_rule_add_expr(r, e);
+    add_cmp_eq(r, &one, sizeof(one));
 
     e = expr_new("immediate");
     nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
