@@ -43,9 +43,12 @@ void dp_stubhds_accept(dp_stubhds_t *h, grpc_call *call, unsigned id, int *live)
  * JSON (a new object). */
 json_t *dp_stubhds_spec_json(const dp_fleet_t *f, size_t node);
 
-/* Builds every node's specifier from `f` (not retained) and sends the ones
- * that changed. A specifier that does not encode (the data plane's protos
- * lack a field) is logged and that node is sent nothing. */
+/* Makes `f` the fleet (kept: valid until the next call or destroy) and
+ * sends the specifiers that changed. A node's specifier is built only
+ * when a stream of that node needs it (now, or when one connects), so
+ * nodes without HDS cost nothing. A specifier that does not encode (the
+ * data plane's protos lack a field) is logged and that node is sent
+ * nothing. */
 void dp_stubhds_set_fleet(dp_stubhds_t *h, const dp_fleet_t *f);
 
 /* Takes one EndpointHealthResponse (proto3 JSON) from `node` as its
@@ -56,7 +59,7 @@ void dp_stubhds_note_response(dp_stubhds_t *h, const char *node, const json_t *r
  * "unhealthy": [{"cluster", "address" ("IP:PORT"), "status", "since"}] and
  * "health": {"streams", "reports", "last_report", "clusters" (asked),
  * "endpoints" (reported), "healthy"}. */
-void dp_stubhds_status(const dp_stubhds_t *h, json_t *nodes);
+void dp_stubhds_status(dp_stubhds_t *h, json_t *nodes);
 
 /* Frees the state; every stream must be gone (the server shut down). */
 void dp_stubhds_destroy(dp_stubhds_t *h);
