@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "control-stub/stub_util.h"
 #include "dataplane/core/common.h"
 
@@ -31,12 +33,13 @@ typedef struct conn {
 struct dp_stubadm {
     int lfd;
     dp_stubadm_status_fn fn;
+    dp_stubadm_state_fn state;
     void *ctx;
     conn_t c[MAX_CONNS];
 };
 
-int dp_stubadm_open(const char *addr, dp_stubadm_status_fn fn, void *ctx, dp_stubadm_t **out, int *port,
-                    char *errbuf, size_t errlen)
+int dp_stubadm_open(const char *addr, dp_stubadm_status_fn fn, dp_stubadm_state_fn state, void *ctx,
+                    dp_stubadm_t **out, int *port, char *errbuf, size_t errlen)
 {
     char host[64];
     const char *colon = strrchr(addr, ':');
@@ -66,6 +69,7 @@ int dp_stubadm_open(const char *addr, dp_stubadm_status_fn fn, void *ctx, dp_stu
     dp_stubadm_t *a = dp_stub_xcalloc(1, sizeof *a);
     a->lfd = fd;
     a->fn = fn;
+    a->state = state;
     a->ctx = ctx;
     for (int i = 0; i < MAX_CONNS; i++)
         a->c[i].fd = -1;
@@ -87,18 +91,48 @@ static void conn_close(conn_t *c)
     c->fd = -1;
 }
 
+/* POST /containers/ID/start|stop (the request line's target in t,
+ * ending at the first space): the status code, *body a malloc'd JSON. */
+static int post_state(dp_stubadm_t *a, const char *t, char **body)
+{
+    static const char pre[] = "/containers/";
+    char id[64], verb[8], err[256];
+    size_t n = strcspn(t, " ");
+    int idlen = 0;
+    if (strncmp(t, pre, sizeof pre - 1) != 0 || n >= 128 ||
+        sscanf(t + sizeof pre - 1, "%63[0-9a-f]/%7[a-z]%n", id, verb, &idlen) != 2 ||
+        (size_t)idlen != n - (sizeof pre - 1) || (strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0)) {
+        *body = dp_stub_xstrdup("{\"error\": \"expected POST /containers/ID/start or /stop\", \"status\": 404}");
+        return 404;
+    }
+    int running = strcmp(verb, "start") == 0;
+    int rc = a->state ? a->state(a->ctx, id, running, err, sizeof err) : DP_ENOENT;
+    int code = rc == 0 ? 200 : rc == DP_ENOENT ? 404 : 409;
+    json_t *j = rc == 0 ? json_pack("{s:s,s:s}", "container", id, "state", running ? "running" : "stopped")
+                        : json_pack("{s:s,s:i}", "error", err, "status", code);
+    *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return *body ? code : 500;
+}
+
 static void respond(dp_stubadm_t *a, conn_t *c)
 {
     int code = 200;
-    const char *reason = "OK";
     char *body = NULL;
-    if (strncmp(c->in, "GET ", 4) != 0) {
-        code = 405, reason = "Method Not Allowed";
+    if (strncmp(c->in, "POST ", 5) == 0) {
+        code = post_state(a, c->in + 5, &body);
+    } else if (strncmp(c->in, "GET ", 4) != 0) {
+        code = 405;
     } else if (strncmp(c->in + 4, "/status ", 8) != 0 && strncmp(c->in + 4, "/status? ", 8) != 0) {
-        code = 404, reason = "Not Found";
+        code = 404;
     } else if ((body = a->fn(a->ctx)) == NULL) {
-        code = 500, reason = "Internal Server Error";
+        code = 500;
     }
+    const char *reason = code == 200   ? "OK"
+                         : code == 404 ? "Not Found"
+                         : code == 405 ? "Method Not Allowed"
+                         : code == 409 ? "Conflict"
+                                       : "Internal Server Error";
     const char *b = body ? body : "";
     size_t blen = strlen(b) + (body ? 1 : 0);
     size_t cap = blen + 200;

@@ -40,6 +40,11 @@ typedef struct sub {
     int sent_any;
     int dirty; /* send when the send slot is free */
     int force; /* send even if the view did not change */
+    /* delta, dirty through one-resource updates only (dp_stubads_put):
+     * the names to diff, not the whole set */
+    int partial;
+    char **touched;
+    size_t ntouched;
     /* delta: what the client holds (name -> version we sent or it
      * declared in initial_resource_versions) */
     char **known;
@@ -88,6 +93,7 @@ struct dp_stubads {
 };
 
 static void stream_pump(stream_t *s);
+static void touched_clear(sub_t *sub);
 static void note_node(stream_t *s, const Envoy__Config__Core__V3__Node *node);
 
 static nodestate_t *find_node(dp_stubads_t *srv, const char *name)
@@ -148,6 +154,7 @@ static void stream_free(dp_stub_call_t *c)
         free(s->subs[t].known);
         free(s->subs[t].known_ver);
         dp_stub_index_free(&s->subs[t].known_ix);
+        touched_clear(&s->subs[t]);
     }
     dp_stub_call_release(c);
     free(s->node);
@@ -186,6 +193,37 @@ static int same_names(const sub_t *sub, char **names, size_t n)
     return 1;
 }
 
+static void touched_clear(sub_t *sub)
+{
+    for (size_t i = 0; i < sub->ntouched; i++)
+        free(sub->touched[i]);
+    free(sub->touched);
+    sub->touched = NULL;
+    sub->ntouched = 0;
+    sub->partial = 0;
+}
+
+/* The whole view is to be diffed (and sent if forced). */
+static void mark_full(sub_t *sub, int force)
+{
+    touched_clear(sub);
+    sub->dirty = 1;
+    sub->force |= force;
+}
+
+/* Only `name` changed, as far as this subscription knows. */
+static void mark_name(sub_t *sub, const char *name)
+{
+    if (sub->dirty && !sub->partial)
+        return; /* a full diff is due anyway */
+    sub->dirty = sub->partial = 1;
+    for (size_t i = 0; i < sub->ntouched; i++)
+        if (strcmp(sub->touched[i], name) == 0)
+            return;
+    sub->touched = dp_stub_xrealloc(sub->touched, (sub->ntouched + 1) * sizeof *sub->touched);
+    sub->touched[sub->ntouched++] = dp_stub_xstrdup(name);
+}
+
 /* Builds and starts the response of type t if the view changed (or
  * forced). Returns 1 when a send was started. */
 static int send_type(stream_t *s, int t)
@@ -198,7 +236,7 @@ static int send_type(stream_t *s, int t)
     if (ns == NULL || !ns->present)
         return 0; /* unknown node: serve nothing */
     const dp_xset_t *set = &ns->x.t[t];
-    uint64_t dg = sub->wildcard ? dp_xset_digest(set, NULL, 0) : dp_xset_digest(set, sub->names, sub->nnames);
+    uint64_t dg = sub->wildcard ? set->digest : dp_xset_digest(set, sub->names, sub->nnames);
     if (!force && sub->sent_any && dg == sub->sent_digest)
         return 0;
 
@@ -245,12 +283,7 @@ static int send_type(stream_t *s, int t)
  * mean equal versions across streams and restarts of the stub. */
 static void res_version(const dp_xres_t *r, char out[24])
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < r->len; i++) {
-        h ^= r->bytes[i];
-        h *= 0x100000001b3ULL;
-    }
-    snprintf(out, 24, "%016" PRIx64, h);
+    snprintf(out, 24, "%016" PRIx64, r->hash);
 }
 
 static long known_find(const sub_t *sub, const char *name)
@@ -321,18 +354,32 @@ static int send_delta(stream_t *s, int t)
     dp_stubads_t *srv = s->srv;
     int force = sub->force;
     sub->dirty = sub->force = 0;
+    /* partial: only the touched names are looked at, O(changes) */
+    char **touched = sub->touched;
+    size_t ntouched = sub->partial ? sub->ntouched : 0;
+    int partial = sub->partial;
+    sub->touched = NULL;
+    sub->ntouched = 0;
+    sub->partial = 0;
     nodestate_t *ns = s->node ? find_node(srv, s->node) : NULL;
-    if (ns == NULL || !ns->present)
-        return 0;
-    const dp_xset_t *set = &ns->x.t[t];
-    Envoy__Service__Discovery__V3__Resource *rs = dp_stub_xcalloc(set->n, sizeof *rs);
-    Envoy__Service__Discovery__V3__Resource **rp = dp_stub_xcalloc(set->n, sizeof *rp);
-    Google__Protobuf__Any *anys = dp_stub_xcalloc(set->n, sizeof *anys);
-    char(*vers)[24] = dp_stub_xcalloc(set->n, sizeof *vers);
-    char **removed = dp_stub_xcalloc(sub->nknown, sizeof *removed);
+    const dp_xset_t *set = ns && ns->present ? &ns->x.t[t] : NULL;
+    size_t cap = partial ? ntouched : set ? set->n : 0;
+    Envoy__Service__Discovery__V3__Resource *rs = dp_stub_xcalloc(cap + 1, sizeof *rs);
+    Envoy__Service__Discovery__V3__Resource **rp = dp_stub_xcalloc(cap + 1, sizeof *rp);
+    Google__Protobuf__Any *anys = dp_stub_xcalloc(cap + 1, sizeof *anys);
+    char(*vers)[24] = dp_stub_xcalloc(cap + 1, sizeof *vers);
+    char **removed = dp_stub_xcalloc((partial ? ntouched : sub->nknown) + 1, sizeof *removed);
     size_t n = 0, nrm = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        const dp_xres_t *r = &set->items[i];
+    int started = 0;
+    if (set == NULL)
+        goto done;
+    for (size_t i = 0; i < cap; i++) {
+        const dp_xres_t *r = partial ? set_find(set, touched[i]) : &set->items[i];
+        if (r == NULL) {
+            if (known_find(sub, touched[i]) >= 0)
+                removed[nrm++] = sub->known[known_find(sub, touched[i])];
+            continue;
+        }
         if (!sub->wildcard && !contains(sub->names, sub->nnames, r->name))
             continue;
         res_version(r, vers[n]);
@@ -350,10 +397,9 @@ static int send_delta(stream_t *s, int t)
         rp[n] = &rs[n];
         n++;
     }
-    for (size_t i = 0; i < sub->nknown; i++)
+    for (size_t i = 0; !partial && i < sub->nknown; i++)
         if (set_find(set, sub->known[i]) == NULL)
             removed[nrm++] = sub->known[i];
-    int started = 0;
     if (n == 0 && nrm == 0 && !force)
         goto done;
     Envoy__Service__Discovery__V3__DeltaDiscoveryResponse r =
@@ -391,6 +437,9 @@ done:
     free(anys);
     free(vers);
     free(removed);
+    for (size_t i = 0; i < ntouched; i++)
+        free(touched[i]);
+    free(touched);
     return started;
 }
 
@@ -465,7 +514,7 @@ static void on_delta_request(stream_t *s, const Envoy__Service__Discovery__V3__D
         }
     }
     if (changed) {
-        sub->dirty = sub->force = 1;
+        mark_full(sub, 1);
         stream_pump(s);
     }
 }
@@ -561,7 +610,7 @@ static void on_request(stream_t *s, const Envoy__Service__Discovery__V3__Discove
         if (!changed)
             return;
     }
-    sub->dirty = sub->force = 1;
+    mark_full(sub, 1);
     stream_pump(s);
 }
 
@@ -681,10 +730,39 @@ int dp_stubads_set_fleet(dp_stubads_t *srv, const dp_fleet_t *f, char *errbuf, s
     for (stream_t *s = srv->streams; s != NULL; s = s->next) {
         for (int t = 0; t < DP_XT_COUNT; t++)
             if (s->subs[t].active)
-                s->subs[t].dirty = 1;
+                mark_full(&s->subs[t], 0);
         stream_pump(s);
     }
     return 0;
+}
+
+int dp_stubads_put(dp_stubads_t *srv, const char *node, int t, dp_xres_t *r)
+{
+    nodestate_t *ns = find_node(srv, node);
+    if (ns == NULL || !ns->present || srv->replay != NULL) {
+        dp_xres_clear(r);
+        return DP_EINVAL;
+    }
+    char *name = dp_stub_xstrdup(r->name);
+    if (!dp_xset_put(&ns->x.t[t], r)) {
+        free(name);
+        return 0;
+    }
+    ns->version[t]++;
+    ns->digest[t] = ns->x.t[t].digest;
+    dp_stub_log("node %s: %s %s changed; version %" PRIu64, ns->name, dp_xlate_type_short[t], name,
+                ns->version[t]);
+    for (stream_t *s = srv->streams; s != NULL; s = s->next) {
+        if (s->node == NULL || strcmp(s->node, node) != 0 || !s->subs[t].active)
+            continue;
+        if (s->delta)
+            mark_name(&s->subs[t], name);
+        else
+            mark_full(&s->subs[t], 0);
+        stream_pump(s);
+    }
+    free(name);
+    return 1;
 }
 
 void dp_stubads_set_replay(dp_stubads_t *srv, const dp_replay_t *rp)

@@ -34,6 +34,7 @@
 #include <stddef.h>
 
 #include "control-stub/fleet.h"
+#include "control-stub/fleet_xlate.h"
 #include "control-stub/replay.h"
 
 typedef struct dp_stubads dp_stubads_t;
@@ -53,6 +54,14 @@ int dp_stubads_set_fleet(dp_stubads_t *a, const dp_fleet_t *f, char *errbuf, siz
 /* Serves the recording `rp` (not owned; must outlive the server) instead
  * of any fleet. Call before any stream is accepted. */
 void dp_stubads_set_replay(dp_stubads_t *a, const dp_replay_t *rp);
+
+/* One resource of type t of node `node` changed (or appeared): puts *r
+ * in the node's set (taking its contents) and sends it alone to the
+ * node's Delta streams (SotW streams get their whole view again).
+ * O(log N) for the set and O(1) per stream, whatever the fleet's size.
+ * Returns 1 when it changed, 0 when the same bytes were there, DP_EINVAL
+ * for a node not in the fleet (or when replaying). */
+int dp_stubads_put(dp_stubads_t *a, const char *node, int t, dp_xres_t *r);
 
 /* GET /status, ADS part: a new object {NAME: {"connected", "streams",
  * "in_fleet", "types": {"LDS": {"type_url", "version_sent",

@@ -52,8 +52,20 @@ int dp_xlate_type_wildcard(int t)
     return t == DP_XT_LDS || t == DP_XT_CDS || t == DP_XT_PROJECT || t == DP_XT_CONTAINER;
 }
 
-/* Decodes `j` (stolen) as a resource of type `t` named `name` into set. */
-static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, char *errbuf, size_t errlen)
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* Decodes `j` (stolen) as a resource of type `t` named `name` into *r. */
+static int make_res(dp_xres_t *r, dp_xtype_t t, const char *name, json_t *j, char *errbuf, size_t errlen)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -70,15 +82,25 @@ static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, ch
     free(text);
     if (rc)
         return rc;
-    dp_xres_t *r;
-    if ((set->n & (set->n - 1)) == 0) /* capacity doubles at each power of two */
-        set->items = dp_stub_xrealloc(set->items, (set->n ? 2 * set->n : 1) * sizeof *set->items);
-    r = &set->items[set->n++];
     r->name = dp_stub_xstrdup(name);
     r->msg = m;
     r->len = protobuf_c_message_get_packed_size(m);
     r->bytes = dp_stub_xmalloc(r->len);
     protobuf_c_message_pack(m, r->bytes);
+    r->hash = fnv(FNV_BASIS, r->bytes, r->len);
+    return 0;
+}
+
+/* Same, appended to set (sorted afterwards). */
+static int add_res(dp_xset_t *set, dp_xtype_t t, const char *name, json_t *j, char *errbuf, size_t errlen)
+{
+    dp_xres_t r = {0};
+    int rc = make_res(&r, t, name, j, errbuf, errlen);
+    if (rc)
+        return rc;
+    if ((set->n & (set->n - 1)) == 0) /* capacity doubles at each power of two */
+        set->items = dp_stub_xrealloc(set->items, (set->n ? 2 * set->n : 1) * sizeof *set->items);
+    set->items[set->n++] = r;
     return 0;
 }
 
@@ -279,6 +301,18 @@ static void chains_build(const dp_fleet_t *f, alias_chains_t *ch)
     }
 }
 
+/* The alias of container ci after alias `after` (NO_ALIAS: its first),
+ * from the chains, or without them (ch NULL) by a scan of the aliases. */
+static size_t alias_next(const dp_fleet_t *f, const alias_chains_t *ch, size_t ci, size_t after)
+{
+    if (ch != NULL)
+        return after == NO_ALIAS ? ch->first[ci] : ch->next[after];
+    for (size_t ai = after == NO_ALIAS ? 0 : after + 1; ai < f->naliases; ai++)
+        if (f->aliases[ai].container == ci)
+            return ai;
+    return NO_ALIAS;
+}
+
 static json_t *container_json(const dp_fleet_t *f, const alias_chains_t *ch, size_t ci)
 {
     const dp_fleet_container_t *c = &f->containers[ci];
@@ -294,7 +328,7 @@ static json_t *container_json(const dp_fleet_t *f, const alias_chains_t *ch, siz
         json_object_set_new(j, "services", services);
     }
     json_t *aliases = json_array();
-    for (size_t ai = ch->first[ci]; ai != NO_ALIAS; ai = ch->next[ai]) {
+    for (size_t ai = alias_next(f, ch, ci, NO_ALIAS); ai != NO_ALIAS; ai = alias_next(f, ch, ci, ai)) {
         const dp_fleet_alias_t *a = &f->aliases[ai];
         const char *svc = c->services[a->service].name;
         if (a->name)
@@ -308,6 +342,14 @@ static json_t *container_json(const dp_fleet_t *f, const alias_chains_t *ch, siz
     if (c->perms.set)
         json_object_set_new(j, "policy", policy_json(&c->perms));
     return j;
+}
+
+int dp_fleet_translate_container(const dp_fleet_t *f, size_t ci, dp_xres_t *out, char *errbuf, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    /* no chains: one scan of the aliases, nothing proportional to the
+     * fleet allocated */
+    return make_res(out, DP_XT_CONTAINER, f->containers[ci].id, container_json(f, NULL, ci), errbuf, errlen);
 }
 
 static int cmp_res(const void *a, const void *b)
@@ -367,32 +409,42 @@ int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *
     return 0;
 }
 
+void dp_xres_clear(dp_xres_t *r)
+{
+    free(r->name);
+    free(r->bytes);
+    if (r->msg)
+        protobuf_c_message_free_unpacked(r->msg, NULL);
+    memset(r, 0, sizeof *r);
+}
+
 void dp_xnode_clear(dp_xnode_t *x)
 {
     for (int t = 0; t < DP_XT_COUNT; t++) {
-        for (size_t i = 0; i < x->t[t].n; i++) {
-            free(x->t[t].items[i].name);
-            free(x->t[t].items[i].bytes);
-            protobuf_c_message_free_unpacked(x->t[t].items[i].msg, NULL);
-        }
+        for (size_t i = 0; i < x->t[t].n; i++)
+            dp_xres_clear(&x->t[t].items[i]);
         free(x->t[t].items);
     }
     memset(x, 0, sizeof *x);
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+uint64_t dp_xres_digest(const dp_xres_t *r)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
+    uint64_t h = fnv(FNV_BASIS, r->name, strlen(r->name) + 1);
+    h = fnv(h, &r->len, sizeof r->len);
+    h = fnv(h, &r->hash, sizeof r->hash);
+    /* a final mix (splitmix64), so that sums of digests do not cancel
+     * out in the low bits */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
 }
 
 uint64_t dp_xset_digest(const dp_xset_t *s, char *const *names, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = 0;
     for (size_t i = 0; i < s->n; i++) {
         const dp_xres_t *r = &s->items[i];
         if (names != NULL) {
@@ -402,11 +454,39 @@ uint64_t dp_xset_digest(const dp_xset_t *s, char *const *names, size_t n)
             if (!want)
                 continue;
         }
-        h = fnv(h, r->name, strlen(r->name) + 1);
-        h = fnv(h, &r->len, sizeof r->len);
-        h = fnv(h, r->bytes, r->len);
+        h += dp_xres_digest(r);
     }
     return h;
+}
+
+int dp_xset_put(dp_xset_t *s, dp_xres_t *r)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->items[mid].name, r->name);
+        if (c == 0) {
+            dp_xres_t *old = &s->items[mid];
+            int changed = old->len != r->len || memcmp(old->bytes, r->bytes, r->len) != 0;
+            s->digest += dp_xres_digest(r) - dp_xres_digest(old);
+            dp_xres_clear(old);
+            *old = *r;
+            memset(r, 0, sizeof *r);
+            return changed;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if ((s->n & (s->n - 1)) == 0)
+        s->items = dp_stub_xrealloc(s->items, (s->n ? 2 * s->n : 1) * sizeof *s->items);
+    memmove(&s->items[lo + 1], &s->items[lo], (s->n - lo) * sizeof *s->items);
+    s->items[lo] = *r;
+    s->n++;
+    s->digest += dp_xres_digest(&s->items[lo]);
+    memset(r, 0, sizeof *r);
+    return 1;
 }
 
 /* One resource as an Any, so the printer adds "@type". */

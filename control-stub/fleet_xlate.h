@@ -68,12 +68,15 @@ typedef struct dp_xres {
     ProtobufCMessage *msg; /* decoded resource */
     uint8_t *bytes;        /* msg serialized (the Any value) */
     size_t len;
+    uint64_t hash; /* FNV-1a of bytes: the resource's Delta version */
 } dp_xres_t;
 
 typedef struct dp_xset {
     dp_xres_t *items; /* sorted by name */
     size_t n;
-    uint64_t digest; /* of names and bytes: equal digests, same set */
+    /* of names and bytes, the sum of the items' dp_xres_digest() (so one
+     * item's change updates it in O(1)): equal digests, same set */
+    uint64_t digest;
 } dp_xset_t;
 
 typedef struct dp_xnode {
@@ -87,6 +90,22 @@ typedef struct dp_xnode {
 int dp_fleet_translate(const dp_fleet_t *f, size_t node, dp_xnode_t *out, char *errbuf, size_t errlen);
 
 void dp_xnode_clear(dp_xnode_t *x);
+
+/* The Container resource of container `ci` alone, byte for byte what
+ * dp_fleet_translate() makes of it (for a one-container change without
+ * translating the fleet). Returns 0 or DP_EINVAL (errbuf). */
+int dp_fleet_translate_container(const dp_fleet_t *f, size_t ci, dp_xres_t *out, char *errbuf, size_t errlen);
+
+void dp_xres_clear(dp_xres_t *r);
+
+/* One item's share of its set's digest (name and bytes). */
+uint64_t dp_xres_digest(const dp_xres_t *r);
+
+/* Puts r in place of the item of the same name (or inserts it, in name
+ * order), taking its contents (r is zeroed), and updates the digest.
+ * Returns 1 when the set changed, 0 when the item was there with the same
+ * bytes. */
+int dp_xset_put(dp_xset_t *s, dp_xres_t *r);
 
 /* Digest of the resources of set `s` named in names[0..n) (all of them
  * when names == NULL), to tell whether a subscription's view changed. */

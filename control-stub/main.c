@@ -21,9 +21,11 @@
 #include "control-stub/stub_server.h"
 #include "control-stub/stub_util.h"
 
-/* The loop wakes at least this often to read inotify events and signals,
- * well within the 100 ms promised for pushing an edit. */
-#define POLL_MS 20
+/* The loop wakes at least this often to read inotify events, signals and
+ * the admin port (a container event is pushed within this plus the push
+ * itself, the 10 ms budget of one change); an idle wake-up costs a few
+ * microseconds. */
+#define POLL_MS 2
 
 static volatile sig_atomic_t g_stop;
 
@@ -125,11 +127,12 @@ static void reload(dp_stubsrv_t *srv, const char *path)
         dp_stub_log("fleet edit rejected, still serving the previous fleet: %s", err);
         return;
     }
-    if (dp_stubsrv_set_fleet(srv, f, err, sizeof err) != 0)
+    if (dp_stubsrv_set_fleet(srv, f, err, sizeof err) != 0) {
         dp_stub_log("fleet edit rejected, still serving the previous fleet: %s", err);
-    else
+        dp_fleet_free(f);
+    } else {
         dp_stub_log("fleet %s reloaded", path);
-    dp_fleet_free(f);
+    }
 }
 
 static char *status_body(void *ctx)
@@ -137,15 +140,23 @@ static char *status_body(void *ctx)
     return dp_stubsrv_status_json(ctx);
 }
 
+static int container_state(void *ctx, const char *id, int running, char *errbuf, size_t errlen)
+{
+    int rc = dp_stubsrv_container_state(ctx, id, running, errbuf, errlen);
+    if (rc == 0)
+        dp_stub_log("container %s %s (admin)", id, running ? "started" : "stopped");
+    return rc;
+}
+
 static int open_admin(const char *admin, dp_stubsrv_t *srv, dp_stubadm_t **adm)
 {
     char err[512];
     int port = 0;
-    if (dp_stubadm_open(admin, status_body, srv, adm, &port, err, sizeof err) != 0) {
+    if (dp_stubadm_open(admin, status_body, container_state, srv, adm, &port, err, sizeof err) != 0) {
         fprintf(stderr, "control-stub: %s\n", err);
         return -1;
     }
-    dp_stub_log("admin: GET /status on port %d", port);
+    dp_stub_log("admin: GET /status, POST /containers/ID/start|stop on port %d", port);
     return 0;
 }
 
@@ -307,8 +318,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = dp_stubsrv_set_fleet(srv, f, err, sizeof err);
-    dp_fleet_free(f);
     if (rc != 0) {
+        dp_fleet_free(f);
         fprintf(stderr, "control-stub: %s\n", err);
         dp_stubsrv_destroy(srv);
         close(w.fd);

@@ -48,6 +48,8 @@ struct dp_stubsrv {
     dp_stublrs_t *lrs;
     dp_stubhds_t *hds;
     dp_stubcsds_t *csds;
+    dp_fleet_t *fleet;         /* served (owned), NULL when none or replaying */
+    dp_stub_index_t containers; /* container id -> index into fleet */
 };
 
 /* ---- a method nobody serves ---- */
@@ -159,14 +161,50 @@ int dp_stubsrv_create(const char *listen, unsigned lrs_interval_ms, dp_stubsrv_t
     return 0;
 }
 
-int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, const dp_fleet_t *f, char *errbuf, size_t errlen)
+static void fleet_drop(dp_stubsrv_t *srv)
+{
+    dp_stub_index_free(&srv->containers);
+    memset(&srv->containers, 0, sizeof srv->containers);
+    dp_fleet_free(srv->fleet);
+    srv->fleet = NULL;
+}
+
+int dp_stubsrv_set_fleet(dp_stubsrv_t *srv, dp_fleet_t *f, char *errbuf, size_t errlen)
 {
     int rc = dp_stubads_set_fleet(srv->ads, f, errbuf, errlen);
     if (rc != 0)
         return rc;
     dp_stubhds_set_fleet(srv->hds, f);
     dp_stubcsds_set_fleet(srv->csds, f);
+    fleet_drop(srv);
+    srv->fleet = f;
+    for (size_t i = 0; i < f->ncontainers; i++)
+        dp_stub_index_put(&srv->containers, f->containers[i].id, i);
     return 0;
+}
+
+int dp_stubsrv_container_state(dp_stubsrv_t *srv, const char *id, int running, char *errbuf, size_t errlen)
+{
+    size_t ci = srv->fleet ? dp_stub_index_get(&srv->containers, id) : (size_t)-1;
+    if (ci == (size_t)-1) {
+        snprintf(errbuf, errlen, "no container %s in the fleet", id);
+        return DP_ENOENT;
+    }
+    dp_fleet_container_t *c = &srv->fleet->containers[ci];
+    if (running && c->naddresses == 0) {
+        snprintf(errbuf, errlen, "container %s has no addresses: it cannot run", id);
+        return DP_EINVAL;
+    }
+    int was = c->running;
+    c->running = running;
+    dp_xres_t r;
+    int rc = dp_fleet_translate_container(srv->fleet, ci, &r, errbuf, errlen);
+    if (rc != 0) {
+        c->running = was;
+        return rc;
+    }
+    rc = dp_stubads_put(srv->ads, srv->fleet->nodes[c->node].name, DP_XT_CONTAINER, &r);
+    return rc < 0 ? rc : 0;
 }
 
 void dp_stubsrv_set_replay(dp_stubsrv_t *srv, const dp_replay_t *rp)
@@ -252,6 +290,7 @@ void dp_stubsrv_destroy(dp_stubsrv_t *srv)
     dp_stubads_destroy(srv->ads);
     dp_stublrs_destroy(srv->lrs);
     dp_stubhds_destroy(srv->hds);
+    fleet_drop(srv);
     free(srv);
     grpc_shutdown();
 }

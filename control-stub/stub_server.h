@@ -24,10 +24,21 @@ typedef struct dp_stubsrv dp_stubsrv_t;
 int dp_stubsrv_create(const char *listen, unsigned lrs_interval_ms, dp_stubsrv_t **out, int *port, char *errbuf,
                       size_t errlen);
 
-/* Makes `f` the served fleet (not retained): ADS resources, HDS
- * specifiers and CSDS targets; pushes what changed. On failure
- * (translation error) the previous fleet stays. Returns 0 or DP_EINVAL. */
-int dp_stubsrv_set_fleet(dp_stubsrv_t *s, const dp_fleet_t *f, char *errbuf, size_t errlen);
+/* Makes `f` the served fleet: ADS resources, HDS specifiers and CSDS
+ * targets; pushes what changed. On success the server owns `f` (and frees
+ * the previous one); on failure (translation error) the previous fleet
+ * stays and `f` is still the caller's. Returns 0 or DP_EINVAL. */
+int dp_stubsrv_set_fleet(dp_stubsrv_t *s, dp_fleet_t *f, char *errbuf, size_t errlen);
+
+/* A container started or stopped (the platform's event, POST
+ * /containers/ID/start|stop on the admin port): its Container resource
+ * alone is translated again and pushed to its node's Delta streams, in
+ * time independent of the fleet's size. The state lasts until the next
+ * edit of the fleet file, which stays the source of truth. HDS keeps
+ * checking the container's services (a stopped one reports unhealthy).
+ * Returns 0, DP_ENOENT (no such container) or DP_EINVAL (errbuf: a
+ * container without addresses cannot run). */
+int dp_stubsrv_container_state(dp_stubsrv_t *s, const char *id, int running, char *errbuf, size_t errlen);
 
 /* Serves the recording `rp` over ADS (not owned; must outlive the server)
  * instead of any fleet. Call before any stream is accepted. */

@@ -59,6 +59,9 @@ Edit the fleet file and watch the answers change. Try:
   # reports (LRS), the services its health checks find down (HDS: only
   # http-8080 runs here), and the data plane's own view (CSDS)
   curl -s http://127.0.0.1:18001/status
+  # the platform says a container stopped / started: pushed alone over Delta
+  curl -s -X POST http://127.0.0.1:18001/containers/$C/stop    # its URLs answer 503
+  curl -s -X POST http://127.0.0.1:18001/containers/$C/start   # routed again
 
 Ctrl-C to stop.
 TXT

@@ -48,6 +48,7 @@ enum {
     DP_EINVAL = -4,    /* invalid argument or configuration */
     DP_ECLOSED = -5,   /* peer closed */
     DP_ETIMEDOUT = -6,
+    DP_ENOENT = -7,    /* no such thing (a name looked up) */
 };
 
 #define DP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

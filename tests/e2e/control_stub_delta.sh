@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # control-stub, slice 2: Delta ADS to the real data plane (routed through
 # the container routing filter and the Container / Project catalogue; a
-# removed container is sent as a removal and is unknown to the data plane),
+# removed container is sent as a removal and is unknown to the data plane;
+# container start/stop events on the admin port are pushed as one-resource
+# deltas),
 # GET /status on the admin port (connected, ACKed versions of every type, a
 # NACK with its error, disconnected), and --replay of the data plane's own
 # --xds-record of that session to a fresh data plane.
@@ -19,6 +21,7 @@ PROJ=5f0c1a2b3c4d5e6f7a8b9c0d
 C1=aa00000000000000000000a1   # running, removed by an edit
 C2=bb00000000000000000000b2   # stopped
 C3=cc00000000000000000000c3   # running
+C4=dd00000000000000000000d4   # stopped, no address: cannot be started
 BASE=containers.example.test
 NODE=node-us
 FLEET="$WORK/fleet.yaml"
@@ -32,6 +35,7 @@ projects: [{ id: $PROJ, alias: demo, permissions: { default: allow } }]
 containers:
 - { id: $C2, project: demo, node: $NODE, state: stopped, address: 127.0.0.1, services: [http-$APP2_PORT] }
 - { id: $C3, project: demo, node: $NODE, state: running, address: 127.0.0.1, services: [http-$APP2_PORT] }
+- { id: $C4, project: demo, node: $NODE, state: stopped, services: [http-$APP2_PORT] }
 YAML
     [ "$2" = 1 ] && echo "- { id: $C1, project: demo, node: $NODE, state: running, address: 127.0.0.1, services: [http-$APP_PORT] }"
     } >"$1"
@@ -81,7 +85,7 @@ expect_eq "delta: reaches the upstream" "$(get "$H1")" "hello from app 200"
 expect_eq "delta: second container" "$(get "$H3")" "hello from app2 200"
 expect_eq "delta: stopped container 503" "$(get "$H2" | tail -c 4)" " 503"
 check "the stub served the stream as delta" grep -q "sent CDS version 1 .*(delta: 1 resources, 0 removed)" "$WORK/stub.log"
-check "the catalogue went as delta: 3 containers" grep -q "sent Container version 1 .*(delta: 3 resources, 0 removed)" "$WORK/stub.log"
+check "the catalogue went as delta: 4 containers" grep -q "sent Container version 1 .*(delta: 4 resources, 0 removed)" "$WORK/stub.log"
 check "and 1 project" grep -q "sent Project version 1 .*(delta: 1 resources, 0 removed)" "$WORK/stub.log"
 check "the stub logged delta ACKs" grep -q "node $NODE: ACK RDS version 1" "$WORK/stub.log"
 
@@ -104,6 +108,27 @@ expect_eq "other container still routed" "$(get "$H3")" "hello from app2 200"
 check "/status: Container version 2 ACKed" wait_jget "$N['types']['Container']['version_acked']" 2 2000
 c=$(curl -s -m 3 "http://127.0.0.1:$ADMIN_PORT/clusters" 2>/dev/null)
 expect_contains "the data plane's one cluster is the ORIGINAL_DST one" "$c" "containers::"
+
+# --- container events: one resource pushed, nothing else ------------------
+post() { curl -s -m 3 -X POST -w ' %{http_code}' "http://127.0.0.1:$STATUS_PORT$1" | tr -d '\n'; }
+expect_eq "event: stop a running container" "$(post "/containers/$C3/stop")" "{\"container\":\"$C3\",\"state\":\"stopped\"} 200"
+check "event: the stopped container answers 503" wait_get "$H3" 503 3000
+check "event: pushed alone (Container version 3, 1 resource)" grep -qE "sent Container version 3 .*\(delta: 1 resources, 0 removed\)" "$WORK/stub.log"
+check "event: no other type sent" bash -c "! grep -qE 'sent (LDS|CDS|RDS|EDS|Project) version [2-9]' '$WORK/stub.log'"
+expect_eq "event: start it again" "$(post "/containers/$C3/start")" "{\"container\":\"$C3\",\"state\":\"running\"} 200"
+check "event: routed again" wait_get "$H3" 200 3000
+expect_eq "event: reaches its upstream" "$(get "$H3")" "hello from app2 200"
+expect_eq "event: start a container stopped in the file" "$(post "/containers/$C2/start" | tail -c 4)" " 200"
+check "event: it is routed" wait_get "$H2" 200 3000
+expect_eq "event: to its upstream" "$(get "$H2")" "hello from app2 200"
+expect_eq "event: the same state again changes nothing" "$(post "/containers/$C2/start" | tail -c 4)" " 200"
+check "/status: Container version 5 ACKed" wait_jget "$N['types']['Container']['version_acked']" 5 2000
+check "event: no version 6 for an unchanged state" bash -c "! grep -q 'sent Container version 6' '$WORK/stub.log'"
+expect_eq "event: unknown container 404" "$(post "/containers/ee00000000000000000000e5/stop")" '{"error":"no container ee00000000000000000000e5 in the fleet","status":404} 404'
+expect_eq "event: a container without an address cannot start (409)" "$(post "/containers/$C4/start")" "{\"error\":\"container $C4 has no addresses: it cannot run\",\"status\":409} 409"
+expect_eq "event: $C4 still stopped" "$(get "$PROJ-$C4-http-$APP2_PORT-1.$NODE.$BASE" | tail -c 4)" " 503"
+expect_eq "event: unknown verb 404" "$(post "/containers/$C3/pause" | tail -c 4)" " 404"
+expect_eq "event: GET is not an event (404)" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$STATUS_PORT/containers/$C3/stop")" "404"
 
 # --- a NACK, with its error, in /status ----------------------------------
 # the probe needs the pinned node packages of tests/xds
@@ -142,7 +167,8 @@ check "replay: running container routed" wait_get "$H3" 200 5000
 check "replay: removed container ends unknown, 503 (as recorded)" wait_get "$H1" 503 5000
 expect_eq "replay: the removed container's body" "$(get "$H1")" '{"error": "container not found", "status": 503} 503'
 expect_eq "replay: reaches the upstream" "$(get "$H3")" "hello from app2 200"
-expect_eq "replay: stopped container 503" "$(get "$H2" | tail -c 4)" " 503"
+expect_eq "replay: the container started by an event is routed (as recorded)" "$(get "$H2")" "hello from app2 200"
+expect_eq "replay: the one without an address still 503" "$(get "$PROJ-$C4-http-$APP2_PORT-1.$NODE.$BASE" | tail -c 4)" " 503"
 n_rec=$(grep -c '"dir": "recv"' "$WORK/rec.jsonl")
 check "replay: every recorded response was sent ($n_rec)" bash -c "for i in \$(seq 1 40); do [ \$(grep -c 'replayed line' '$WORK/replay.log') -ge $n_rec ] && exit 0; sleep 0.05; done; exit 1"
 printf '{"t": 0, "stream": 1, "dir": "recv", "type": "envoy.service.discovery.v3.DiscoveryResponse", "msg": {"nope": 1}}\n' >"$WORK/bad.jsonl"

@@ -297,6 +297,71 @@ static void expect_err(const char *text, const char *want)
 #define N1 "nodes: [{name: n1, base_domain: a.test, listener: {address: 127.0.0.1, port: 80}}]\n"
 #define PP N1 "projects:\n- id: " P1 "\n  permissions:\n"
 
+/* One container translated alone is byte for byte its item of the full
+ * translation (aliases included); dp_xset_put replaces it and keeps the
+ * set's digest equal to a full recomputation. */
+static void test_translate_one(void)
+{
+    dp_fleet_t *f = load(FLEET);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    dp_xnode_t us;
+    CHECK_INT(dp_fleet_translate(f, 0, &us, err, sizeof err), 0);
+    dp_xset_t *set = &us.t[DP_XT_CONTAINER];
+    for (size_t ci = 0; ci < f->ncontainers; ci++) {
+        if (f->containers[ci].node != 0)
+            continue;
+        dp_xres_t one;
+        CHECK_INT(dp_fleet_translate_container(f, ci, &one, err, sizeof err), 0);
+        const dp_xres_t *full = NULL;
+        for (size_t i = 0; i < set->n; i++)
+            if (strcmp(set->items[i].name, one.name) == 0)
+                full = &set->items[i];
+        CHECK(full != NULL && full->len == one.len && memcmp(full->bytes, one.bytes, one.len) == 0 &&
+              full->hash == one.hash);
+        /* the same bytes again: no change, same digest */
+        uint64_t before = set->digest;
+        CHECK_INT(dp_xset_put(set, &one), 0);
+        CHECK(set->digest == before && one.name == NULL);
+        dp_xres_clear(&one);
+    }
+    /* C1 (two aliases, policy) stopped: a different resource, the digest
+     * follows, and equals the digest of the set computed afresh */
+    size_t c1 = 0;
+    while (strcmp(f->containers[c1].id, C1) != 0)
+        c1++;
+    uint64_t running_digest = set->digest;
+    f->containers[c1].running = 0;
+    dp_xres_t stopped;
+    CHECK_INT(dp_fleet_translate_container(f, c1, &stopped, err, sizeof err), 0);
+    const pb_container_t *pc = (const void *)stopped.msg;
+    CHECK(pc != NULL && pc->state == DATAPLANE__CONTAINERS__V1__CONTAINER__STATE__STOPPED && pc->n_services == 0 &&
+          pc->n_addresses == 0 && pc->n_aliases == 2 && pc->policy != NULL);
+    CHECK_INT(dp_xset_put(set, &stopped), 1);
+    CHECK(set->digest != running_digest);
+    CHECK(set->digest == dp_xset_digest(set, NULL, 0));
+    CHECK_INT(set->n, 2);
+    /* and back: the first digest again (a sum, order-free) */
+    f->containers[c1].running = 1;
+    dp_xres_t again;
+    CHECK_INT(dp_fleet_translate_container(f, c1, &again, err, sizeof err), 0);
+    CHECK_INT(dp_xset_put(set, &again), 1);
+    CHECK(set->digest == running_digest);
+    /* a new name is inserted in order */
+    dp_xres_t extra;
+    CHECK_INT(dp_fleet_translate_container(f, c1, &extra, err, sizeof err), 0);
+    free(extra.name);
+    extra.name = strdup("00000000000000000000000a");
+    CHECK_INT(dp_xset_put(set, &extra), 1);
+    CHECK_INT(set->n, 3);
+    CHECK(strcmp(set->items[0].name, "00000000000000000000000a") == 0 &&
+          strcmp(set->items[1].name, set->items[2].name) < 0);
+    CHECK(set->digest == dp_xset_digest(set, NULL, 0));
+    dp_xnode_clear(&us);
+    dp_fleet_free(f);
+}
+
 static void test_errors(void)
 {
     expect_err(PP "    groups: [{name: t, type: token, tokens: [secret-token, '']}]\n",
@@ -436,6 +501,7 @@ int main(void)
     fclose(fp);
     test_parse();
     test_translate();
+    test_translate_one();
     test_errors();
     test_certs();
     unlink(hp);
