@@ -7,7 +7,8 @@
 # SECONDS_PER_RATE (each wrk run, default 3), ROUNDS (interleaved rounds of
 # the six rate cases, default 5), PERF_ROUNDS (rounds of the perf
 # attribution, default 3; 0 skips it), CHANGES (one-container edits timed,
-# default 3; 1 above 20000 containers), REPLAY_CHANGES (default 200; 0
+# default 3; 1 above 20000 containers), EVENTS (container stop/start
+# events on the stub's admin port timed, default 20), REPLAY_CHANGES (default 200; 0
 # skips that part), TIMEOUT (s, per wait, default 3600), KEEP=1 (keep the
 # work directory with the logs).
 #
@@ -36,6 +37,11 @@
 #     ns resolution), the figure the "added by auth" differences use, since
 #     with 2 connections req/s is bound by the round trip as much as by the
 #     data plane;
+#   - container events: POST /containers/ID/stop and /start alternately
+#     on the stub's admin port (the platform's way of saying a container
+#     stopped or started) -> the new state served (503 / 200), polled
+#     every 1 ms: the stub translates that one container and pushes it
+#     alone over Delta, in time independent of N;
 #   - one container added to the fleet file (rewritten and renamed over the
 #     old one) -> routable, polled every 1 ms. It includes the stub's
 #     inotify wake-up (its loop checks every 20 ms), the reload and
@@ -80,7 +86,7 @@ W=$(mktemp -d /tmp/dp-containers-scale.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cc -O2 -o "$W/origin" bench/upstream.c
 python3 bench/containers/scale.py "$N" --build "$(cd "$BUILD" && pwd)" --origin-bin "$W/origin" \
-    --seconds "${SECONDS_PER_RATE:-3}" --rounds "${ROUNDS:-5}" --changes "$CHANGES" --timeout "${TIMEOUT:-3600}" \
+    --seconds "${SECONDS_PER_RATE:-3}" --rounds "${ROUNDS:-5}" --changes "$CHANGES" --events "${EVENTS:-20}" --timeout "${TIMEOUT:-3600}" \
     --replay-changes "${REPLAY_CHANGES:-200}" --perf-rounds "${PERF_ROUNDS:-3}" \
     --commit "$COMMIT" --dirty "$DIRTY" \
     ${KEEP:+--keep}

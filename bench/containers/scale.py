@@ -34,6 +34,18 @@ DP_CORE, TOOLS_CORE = "0", "1"
 HZ = os.sysconf("SC_CLK_TCK")
 
 
+def http_post(port, path):
+    """POST path on 127.0.0.1:port; the status code (0 when no answer)."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", path)
+        code = c.getresponse().status
+        c.close()
+        return code
+    except OSError:
+        return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -389,8 +401,10 @@ class Run:
         # --- control-stub: load the fleet ---------------------------------------
         stub_log = os.path.join(self.work, "stub.log")
         t = time.monotonic()
+        self.stub_admin = free_port()
         self.stub = self.spawn("stub", [os.path.join(a.build, "control-stub", "control-stub"), "-c", self.fleet,
-                                        "--listen", "127.0.0.1:%d" % ads], TOOLS_CORE)
+                                        "--listen", "127.0.0.1:%d" % ads,
+                                        "--admin", "127.0.0.1:%d" % self.stub_admin], TOOLS_CORE)
         while not stub_log_times(stub_log, r"^serving ", 0):
             if self.stub.poll() is not None:
                 raise RuntimeError("control-stub exited:\n" + open(stub_log).read()[-2000:])
@@ -565,6 +579,26 @@ class Run:
             self.check("one change #%d routable" % (k + 1), ch.get("failed", "yes"), "yes")
             if ch["routable_ms"] is None:
                 break  # the next edits would wait for the same stuck stream
+        # --- container events (POST /containers/ID/stop|start on the stub's
+        # admin port, the platform's way): POST sent -> the new state served
+        events = []
+        victim = n // 2
+        vhost = fleet.host(victim, "pub")
+        for k in range(a.events):
+            verb, want = ("stop", 503) if k % 2 == 0 else ("start", 200)
+            t_c = time.monotonic()
+            code = http_post(self.stub_admin, "/containers/%s/%s" % (fleet.container_id(victim), verb))
+            try:
+                t_ok, _ = poll.until(vhost, want, 10)
+                events.append({"event": verb, "admin_status": code, "served_ms": round((t_ok - t_c) * 1e3, 2)})
+            except Aborted as e:
+                events.append({"event": verb, "admin_status": code, "served_ms": None, "failed": str(e)})
+            self.check("event %d (%s) answered 200" % (k + 1, verb), code, 200)
+            self.check("event %d (%s) served" % (k + 1, verb), events[-1].get("failed", "yes"), "yes")
+        r["container_events"] = events
+        ok_ev = sorted(e["served_ms"] for e in events if e["served_ms"] is not None)
+        r["container_event_served_ms"] = {
+            "p50": statistics.median(ok_ev), "max": ok_ev[-1], "n": len(ok_ev)} if ok_ev else None
         poll.close()
         r["one_change"] = changes
         ok = [c["routable_ms"] for c in changes if c["routable_ms"] is not None]
@@ -640,9 +674,13 @@ def report(a, r):
             "dp_only_change": "bench/containers/replay.py: a recorded session widened to N containers plus "
                               "K one-container changes, served by control-stub --replay to a fresh data plane: "
                               "the data plane's side without the stub's reload, translation and diff",
+            "container_events": "POST /containers/ID/stop, then /start, alternately, on the stub's admin port "
+                                "for container N/2: served_ms = POST sent to the new state served (503 / 200, "
+                                "keep-alive poll every 1 ms): the stub's wake-up (<= 2 ms), its translation of "
+                                "that container alone and a one-resource Delta push, the data plane's apply",
             "one_change": "fleet file rewritten with one more container and renamed over the old one; "
                           "routable_ms = rename to first 200 (keep-alive poll every 1 ms); it includes the "
-                          "stub's inotify wake-up (<= 20 ms), YAML reload and translation of the whole fleet, "
+                          "stub's inotify wake-up (<= 2 ms), YAML reload and translation of the whole fleet, "
                           "the Delta diff, the push and the data plane's apply; stub_* from the stub's log "
                           "(1 ms resolution), dp_apply_ms from the data plane's log",
         },
@@ -712,6 +750,10 @@ def report(a, r):
                                                               fmt(ch.get("stub_sent_ms"), " ms")), ""))
         rows.append(("  dp: apply / sent->applied", "%s / %s" % (fmt(ch.get("dp_apply_ms"), " ms"),
                                                                 fmt(ch.get("stub_sent_to_dp_done_ms"), " ms")), ""))
+    ev = g(r, "container_event_served_ms")
+    if ev:
+        rows.append(("container event (stop/start) -> served", "p50 %s, max %s (%d events)" % (
+            fmt(ev["p50"], " ms"), fmt(ev["max"], " ms"), ev["n"]), "< 10 ms"))
     rp = g(r, "dp_only_change") or {}
     if rp.get("error"):
         rows.append(("data plane alone (replay)", "ERROR: " + rp["error"][:80], ""))
@@ -750,6 +792,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--changes", type=int, default=3)
+    ap.add_argument("--events", type=int, default=20, help="container stop/start events timed")
     ap.add_argument("--timeout", type=int, default=3600, help="for each wait (load, routable, change)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     ap.add_argument("--no-perf", dest="perf", action="store_false", help="skip the perf attribution")
