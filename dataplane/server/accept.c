@@ -113,6 +113,7 @@ typedef struct pending {
     dp_worker_t *w;
     dp_listener_cfg_t *l; /* ref held */
     int fd;               /* until sock exists */
+    dp_sockaddr_t peer;   /* from accept4 */
     dp_sock_t *sock;
     const dp_filter_chain_t *fc;
     ev_io peek;
@@ -266,7 +267,7 @@ static void start_plain(pending_t *p)
         pending_free(p, true);
         return;
     }
-    p->sock = dp_sock_new(&p->w->loop, p->fd, &dp_transport_raw);
+    p->sock = dp_sock_new_accepted(&p->w->loop, p->fd, &dp_transport_raw, &p->peer);
     p->fd = -1;
     pick_codec(p, NULL);
 }
@@ -299,7 +300,7 @@ static void on_peek(struct ev_loop *ev, ev_io *io, int revents)
         start_plain(p);
         return;
     }
-    p->sock = dp_sock_new(&p->w->loop, p->fd, &dp_transport_raw);
+    p->sock = dp_sock_new_accepted(&p->w->loop, p->fd, &dp_transport_raw, &p->peer);
     p->fd = -1;
     p->sock->data = p;
     if (dp_tls_accept(p->sock, initial_ctx(p->l), on_select, p, on_tls_done) != 0)
@@ -312,7 +313,7 @@ static void drain_pending(dp_conn_link_t *link, bool hard)
         pending_free((pending_t *)link, true);
 }
 
-void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
+void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd, const dp_sockaddr_t *peer)
 {
     /* listener stats count from accept (the codec that ends up owning the
      * connection counts its close) */
@@ -330,7 +331,8 @@ void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
             return;
         }
         if (fc->hcm->codec_type != DP_CODEC_AUTO) {
-            attach(w, l, fc, dp_sock_new(&w->loop, fd, &dp_transport_raw), fc->hcm->codec_type == DP_CODEC_HTTP2);
+            attach(w, l, fc, dp_sock_new_accepted(&w->loop, fd, &dp_transport_raw, peer),
+                   fc->hcm->codec_type == DP_CODEC_HTTP2);
             return;
         }
     }
@@ -338,6 +340,7 @@ void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd)
     p->w = w;
     p->l = dp_listener_cfg_ref(l);
     p->fd = fd;
+    p->peer = *peer;
     p->link.drain = drain_pending;
     p->link.listener = l;
     dp_worker_conn_add(w, &p->link);

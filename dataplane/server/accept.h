@@ -25,11 +25,12 @@
 #include <stdint.h>
 
 #include "dataplane/http/hcm-t.h"
+#include "dataplane/transport/sock.h"
 
 struct dp_worker;
 
 /* Takes ownership of an accepted, non-blocking fd on listener l. */
-void dp_accept_conn(struct dp_worker *w, dp_listener_cfg_t *l, int fd);
+void dp_accept_conn(struct dp_worker *w, dp_listener_cfg_t *l, int fd, const dp_sockaddr_t *peer);
 
 /* Envoy's filter chain match for what we implement: the most specific
  * server_names entry (exact, then the longest wildcard suffix, then chains

@@ -76,7 +76,9 @@ static void on_accept(struct ev_loop *ev, ev_io *io, int revents)
     dp_worker_listener_t *wl = io->data;
     dp_worker_t *w = wl->w;
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        dp_sockaddr_t peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept4(io->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -86,7 +88,7 @@ static void on_accept(struct ev_loop *ev, ev_io *io, int revents)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        dp_accept_conn(w, wl->ls->cfg, fd);
+        dp_accept_conn(w, wl->ls->cfg, fd, &peer);
     }
 }
 

@@ -24,6 +24,9 @@ static dp_sock_t *sock_alloc(dp_loop_t *loop, int fd, const dp_transport_ops_t *
     s->fd = fd;
     s->tops = tops;
     s->read_limit = DP_BUF_CHUNK;
+    /* EV__IOFDSET (ev_io_init) on the first start: the fd number may be
+     * one closed in this loop iteration, whose removal libev has not seen;
+     * later restarts keep the fd (io_update) */
     ev_io_init(&s->io, on_io, fd, EV_READ);
     s->io.data = s;
     return s;
@@ -38,6 +41,15 @@ dp_sock_t *dp_sock_new(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops)
     socklen_t l = sizeof(s->peer);
     getpeername(fd, &s->peer.sa, &l);
     l = sizeof(s->local);
+    getsockname(fd, &s->local.sa, &l);
+    return s;
+}
+
+dp_sock_t *dp_sock_new_accepted(dp_loop_t *loop, int fd, const dp_transport_ops_t *tops, const dp_sockaddr_t *peer)
+{
+    dp_sock_t *s = sock_alloc(loop, fd, tops);
+    s->peer = *peer;
+    socklen_t l = sizeof(s->local);
     getsockname(fd, &s->local.sa, &l);
     return s;
 }
@@ -128,7 +140,9 @@ static void io_update(dp_sock_t *s)
     if (active)
         ev_io_stop(ev, &s->io);
     if (events) {
-        ev_io_set(&s->io, s->fd, events);
+        /* same fd: no new EV__IOFDSET, which would make libev re-add the
+         * fd to epoll (a failing EPOLL_CTL_ADD, EEXIST, per change) */
+        ev_io_modify(&s->io, events);
         ev_io_start(ev, &s->io);
     }
     if (active && (s->feed_rd || s->feed_wr))

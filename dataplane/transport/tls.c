@@ -172,7 +172,7 @@ static void hs_wait(tls_conn_t *t, int events)
             return;
         ev_io_stop(ev, &t->hio);
     }
-    ev_io_set(&t->hio, t->sock->fd, events);
+    ev_io_modify(&t->hio, events); /* same fd: no re-add to epoll (sock.c's io_update) */
     ev_io_start(ev, &t->hio);
 }
 
@@ -255,11 +255,18 @@ static tls_conn_t *start(dp_sock_t *s, dp_tls_ctx_t *c, dp_tls_done_cb on_done)
     t->alpn = "";
     t->handshaking = 1;
     SSL_set_app_data(ssl, t);
-    ev_io_init(&t->hio, on_hs_io, s->fd, EV_READ);
+    /* the fd is already in epoll (the socket's own watcher, or the
+     * listener's peek): its first start must not re-add it (hs_wait) */
+    ev_init(&t->hio, on_hs_io);
+    t->hio.fd = s->fd;
     t->hio.data = s;
     s->tops = &dp_transport_tls;
     s->tctx = t;
     dp_sock__transport_busy(s);
+    /* the fd is in epoll (the listener's peek or the socket's own watcher
+     * registered it) and stays open: when the socket's watcher takes over
+     * from hio after the handshake, libev must not re-add it (EEXIST) */
+    s->io.events &= ~EV__IOFDSET;
     return t;
 }
 
