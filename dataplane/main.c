@@ -23,6 +23,7 @@
 #include "dataplane/server/worker.h"
 #include "dataplane/transparent/transparent.h"
 #include "dataplane/upstream/health.h"
+#include "dataplane/transport/ossl_mem.h"
 #include "dataplane/version.h"
 #include "xds/ads_client.h"
 #include "xds/bootstrap.h"
@@ -225,6 +226,8 @@ static void on_sigterm(struct ev_loop *ev, ev_signal *w, int revents)
 
 int main(int argc, char **argv)
 {
+    /* before anything allocates through OpenSSL (ossl_mem.h) */
+    bool ossl_mem = dp_ossl_mem_install();
     parse_args(argc, argv);
     char err[2048];
     /* the self-check before any listener is translated: listeners with
@@ -244,6 +247,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     DP_INFO("dataplane %s starting: node '%s', %d workers", DP_VERSION, boot->node_id ? boot->node_id : "",
             opt.concurrency);
+    DP_DEBUG("OpenSSL allocations: %s", ossl_mem ? "per-thread cache" : "malloc");
 
     struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
     dp_loop_init(&main_loop, ev, NULL);
