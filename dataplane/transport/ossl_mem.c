@@ -10,7 +10,12 @@
 #include <openssl/crypto.h>
 
 #define GRAIN 16
-#define NCLASS (DP_OSSL_MEM_MAX / GRAIN + 1) /* class k: usable size >= k * GRAIN */
+#define NSMALL (DP_OSSL_MEM_MAX / GRAIN + 1) /* class k: usable size >= k * GRAIN */
+/* record buffers (SSL_MODE_RELEASE_BUFFERS allocates and frees them per
+ * read and write): classes of 4 KiB steps up to DP_OSSL_MEM_BIG_MAX */
+#define BIG_GRAIN 4096
+#define NBIG (DP_OSSL_MEM_BIG_MAX / BIG_GRAIN + 1)
+#define NCLASS (NSMALL + NBIG)
 
 typedef struct block {
     struct block *next;
@@ -21,6 +26,37 @@ typedef struct cache {
     uint16_t n[NCLASS];
     bool registered; /* the thread-exit destructor knows this cache */
 } cache_t;
+
+/* The class serving a request of n bytes and the size to allocate for it
+ * (n <= DP_OSSL_MEM_BIG_MAX). */
+static size_t class_for(size_t n, size_t *alloc)
+{
+    if (n <= DP_OSSL_MEM_MAX) {
+        size_t k = (n + GRAIN - 1) / GRAIN;
+        *alloc = k * GRAIN;
+        return k;
+    }
+    size_t k = (n + BIG_GRAIN - 1) / BIG_GRAIN;
+    *alloc = k * BIG_GRAIN;
+    return NSMALL + k;
+}
+
+/* The class a block of usable size u belongs to (every request of that
+ * class fits it), or NCLASS: not cached. */
+static size_t class_of_block(size_t u)
+{
+    if (u < GRAIN)
+        return NCLASS;
+    if (u / GRAIN < NSMALL)
+        return u / GRAIN;
+    size_t k = u / BIG_GRAIN;
+    return k >= 1 && k < NBIG ? NSMALL + k : NCLASS;
+}
+
+static unsigned cap_of(size_t k)
+{
+    return k < NSMALL ? DP_OSSL_MEM_PER_CLASS : DP_OSSL_MEM_BIG_PER_CLASS;
+}
 
 static _Thread_local cache_t tcache;
 static pthread_key_t exit_key;
@@ -61,9 +97,10 @@ void *dp_ossl_mem_malloc(size_t n, const char *file, int line)
     (void)line;
     if (n == 0)
         n = 1;
-    if (n > DP_OSSL_MEM_MAX)
+    if (n > DP_OSSL_MEM_BIG_MAX)
         return malloc(n);
-    size_t k = (n + GRAIN - 1) / GRAIN;
+    size_t alloc;
+    size_t k = class_for(n, &alloc);
     cache_t *c = &tcache;
     block_t *b = c->head[k];
     if (b != NULL) {
@@ -71,7 +108,7 @@ void *dp_ossl_mem_malloc(size_t n, const char *file, int line)
         c->n[k]--;
         return b;
     }
-    return malloc(k * GRAIN); /* usable >= k * GRAIN: back to class k (or above) when freed */
+    return malloc(alloc); /* usable >= alloc: back to class k (or above) when freed */
 }
 
 void dp_ossl_mem_free(void *p, const char *file, int line)
@@ -80,9 +117,9 @@ void dp_ossl_mem_free(void *p, const char *file, int line)
     (void)line;
     if (p == NULL)
         return;
-    size_t k = malloc_usable_size(p) / GRAIN;
+    size_t k = class_of_block(malloc_usable_size(p));
     cache_t *c = &tcache;
-    if (k == 0 || k >= NCLASS || c->n[k] >= DP_OSSL_MEM_PER_CLASS) {
+    if (k >= NCLASS || c->n[k] >= cap_of(k)) {
         free(p);
         return;
     }
@@ -108,7 +145,7 @@ void *dp_ossl_mem_realloc(void *p, size_t n, const char *file, int line)
         return NULL;
     }
     size_t have = malloc_usable_size(p);
-    if (n <= have && (n > DP_OSSL_MEM_MAX || have - n < GRAIN * 4))
+    if (n <= have && (n > DP_OSSL_MEM_BIG_MAX || have - n < have / 4))
         return p; /* fits without wasting much */
     void *q = dp_ossl_mem_malloc(n, file, line);
     if (q == NULL)

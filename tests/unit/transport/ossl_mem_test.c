@@ -1,8 +1,10 @@
 /* The per-thread block cache for OpenSSL (dataplane/transport/ossl_mem.c):
- * blocks are reused per size class and bounded, realloc keeps the bytes,
+ * blocks are reused per size class and bounded (small ones and record
+ * buffers), realloc keeps the bytes,
  * a block freed on another thread is fine, a thread's cache is emptied at
- * its exit, and OpenSSL really allocates through it (a TLS handshake on a
- * socket pair leaves blocks cached). */
+ * its exit, and OpenSSL really allocates through it (a
+ * digest context leaves blocks cached). */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +33,7 @@ static void test_reuse(void)
     CHECK(b == a);
     CHECK_INT(dp_ossl_mem_cached(), 0);
     F(b);
-    void *big = M(4 * DP_OSSL_MEM_MAX); /* above the classes: not cached */
+    void *big = M(4 * DP_OSSL_MEM_BIG_MAX); /* above the classes: not cached */
     F(big);
     CHECK_INT(dp_ossl_mem_cached(), 1);
     void *z = M(0); /* a valid, freeable block */
@@ -42,14 +44,53 @@ static void test_reuse(void)
     CHECK_INT(dp_ossl_mem_cached(), 0);
 }
 
+/* What the cache should hold after freeing v[0..n) (small blocks): per
+ * 16-byte class of their usable sizes (malloc may hand out a chunk a
+ * little larger than asked), at most the cap. */
+static size_t expect_small(void **v, size_t n)
+{
+    size_t per[DP_OSSL_MEM_MAX / 16 + 2] = {0}, t = 0;
+    for (size_t i = 0; i < n; i++)
+        per[malloc_usable_size(v[i]) / 16]++;
+    for (size_t k = 0; k < sizeof per / sizeof per[0]; k++)
+        t += per[k] < DP_OSSL_MEM_PER_CLASS ? per[k] : DP_OSSL_MEM_PER_CLASS;
+    return t;
+}
+
 static void test_bounded(void)
 {
-    void *v[DP_OSSL_MEM_PER_CLASS + 10];
-    for (size_t i = 0; i < DP_OSSL_MEM_PER_CLASS + 10; i++)
+    enum { N = 3 * DP_OSSL_MEM_PER_CLASS };
+    void *v[N];
+    for (size_t i = 0; i < N; i++)
         v[i] = M(100);
-    for (size_t i = 0; i < DP_OSSL_MEM_PER_CLASS + 10; i++)
+    size_t want = expect_small(v, N);
+    for (size_t i = 0; i < N; i++)
         F(v[i]);
-    CHECK_INT(dp_ossl_mem_cached(), DP_OSSL_MEM_PER_CLASS);
+    CHECK_INT(dp_ossl_mem_cached(), want);
+    CHECK(want < N); /* bounded: most of one class went back to malloc */
+    dp_ossl_mem_trim();
+}
+
+/* record buffers: ~17 KiB blocks come back, a few per class */
+static void test_big(void)
+{
+    dp_ossl_mem_trim();
+    void *a = M(17 * 1024 + 100);
+    F(a);
+    CHECK_INT(dp_ossl_mem_cached(), 1);
+    void *b = M(16 * 1024 + 1); /* same 20 KiB class */
+    CHECK(b == a);
+    F(b);
+    void *small = M(2000); /* a 4 KiB-class block, not the 20 KiB one */
+    CHECK(small != a);
+    F(small);
+    CHECK_INT(dp_ossl_mem_cached(), 2);
+    void *v[DP_OSSL_MEM_BIG_PER_CLASS + 4];
+    for (size_t i = 0; i < DP_OSSL_MEM_BIG_PER_CLASS + 4; i++)
+        v[i] = M(18000);
+    for (size_t i = 0; i < DP_OSSL_MEM_BIG_PER_CLASS + 4; i++)
+        F(v[i]);
+    CHECK_INT(dp_ossl_mem_cached(), DP_OSSL_MEM_BIG_PER_CLASS + 1);
     dp_ossl_mem_trim();
 }
 
@@ -133,6 +174,7 @@ int main(void)
     test_openssl_uses_it();
     test_reuse();
     test_bounded();
+    test_big();
     test_realloc();
     test_threads();
     dp_ossl_mem_trim();
