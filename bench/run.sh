@@ -13,11 +13,13 @@
 #           TLS 1.3) and full TLS handshakes per second (rounds of h2load
 #           with one request per connection, no resumption)
 # Prints tables and writes JSON to bench/results/.
-#   bench/run.sh [SECONDS]       default 10 s per run (IDLE=N env)
+#   bench/run.sh [SECONDS]       default 5 s per run, ROUNDS=3 interleaved
+#                                rounds (medians), IDLE=N env
 set -eu
 ulimit -n 65536 2>/dev/null || true
 cd "$(dirname "$0")/.."
-DUR=${1:-10}
+DUR=${1:-5}
+ROUNDS=${ROUNDS:-3}
 scripts/install-deps.sh --bench
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target dataplane >/dev/null
@@ -275,38 +277,34 @@ idle() { # idle NAME PORT PID [--tls]
     echo "$name $(python3 -c "print(round(($after-$before)/$IDLE, 3))") $before $after ${line#ready }"
 }
 
-{
-    run direct $ORIGIN -
-    run dataplane $DP $DP_PID
-    run nginx $NGX "$NGX_PID"
-    run haproxy $HAP $HAP_PID
-} >"$W/results.txt"
-{
-    run dataplane $DPA $DP_PID "$AUTH"
-    run nginx $NGXA "$NGX_PID" "$AUTH"
-    run haproxy $HAPA $HAP_PID "$AUTH"
-} >"$W/results-basic.txt"
+# plain idle connections first, on fresh processes: after the load runs
+# their freed memory would hold the new connections without growing RSS
 {
     idle dataplane $DP $DP_PID
     idle nginx $NGX "$NGX_PID"
     idle haproxy $HAP $HAP_PID
 } >"$W/results-idle.txt"
+# Throughput scenarios in ROUNDS interleaved rounds, the proxies' order
+# rotated each round (this shared machine drifts over minutes; sequential
+# runs measured the drift as much as the proxies); medians are reported.
 {
     tls_version dataplane $DPT
     tls_version nginx $NGXT
     tls_version haproxy $HAPT
 } >"$W/results-tlsver.txt"
 cat "$W/results-tlsver.txt"
-{
-    h2 dataplane $DPT $DP_PID
-    h2 nginx $NGXT "$NGX_PID"
-    h2 haproxy $HAPT $HAP_PID
-} >"$W/results-h2tls.txt"
-{
-    handshakes dataplane $DPT $DP_PID
-    handshakes nginx $NGXT "$NGX_PID"
-    handshakes haproxy $HAPT $HAP_PID
-} >"$W/results-handshakes.txt"
+PROXIES=("dataplane $DP $DPA $DPT $DP_PID" "nginx $NGX $NGXA $NGXT $NGX_PID" "haproxy $HAP $HAPA $HAPT $HAP_PID")
+for r in $(seq 1 "$ROUNDS"); do
+    echo "round $r of $ROUNDS" >&2
+    run direct $ORIGIN - >>"$W/results.txt"
+    for k in 0 1 2; do
+        read -r name plain auth tls pid <<<"${PROXIES[$(( (k + r - 1) % 3 ))]}"
+        run "$name" "$plain" "$pid" >>"$W/results.txt"
+        run "$name" "$auth" "$pid" "$AUTH" >>"$W/results-basic.txt"
+        h2 "$name" "$tls" "$pid" >>"$W/results-h2tls.txt"
+        handshakes "$name" "$tls" "$pid" >>"$W/results-handshakes.txt"
+    done
+done
 {
     idle dataplane $DPT $DP_PID --tls
     idle nginx $NGXT "$NGX_PID" --tls
@@ -315,14 +313,32 @@ cat "$W/results-tlsver.txt"
 
 mkdir -p bench/results
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 - "$W" "$commit" "$DUR" "$IDLE" <<'PY'
+python3 - "$W" "$commit" "$DUR" "$IDLE" "$ROUNDS" <<'PY'
 import json, sys, time, platform, os
 W = sys.argv[1]
 
+import statistics
+
+def to_us(t):
+    for suffix, mul in (("us", 1), ("ms", 1e3), ("s", 1e6)):
+        if t.endswith(suffix):
+            return float(t[:-len(suffix)]) * mul
+    return float("nan")
+
 def table(path, title):
-    rows = [l.split() for l in open(path) if l.strip()]
-    res = {r[0]: {"rps": float(r[1]), "p50": r[2], "p99": r[3], "cpu_us_per_req": float(r[4]),
-                  "rss_kib": int(r[5]), "non_2xx": int(r[6])} for r in rows}
+    """One line per proxy and round; the medians over the rounds."""
+    by = {}
+    for l in open(path):
+        r = l.split()
+        if len(r) == 7:
+            by.setdefault(r[0], []).append(r)
+    med = lambda rows, i, f=float: statistics.median(f(x[i]) for x in rows)
+    res = {name: {"rps": med(rows, 1), "p50": "%.2fms" % (med(rows, 2, to_us) / 1e3),
+                  "p99": "%.2fms" % (med(rows, 3, to_us) / 1e3), "cpu_us_per_req": med(rows, 4),
+                  "rss_kib": int(med(rows, 5)), "non_2xx": sum(int(x[6]) for x in rows),
+                  "rounds": [{"rps": float(x[1]), "p50": x[2], "p99": x[3], "cpu_us_per_req": float(x[4])}
+                             for x in rows]}
+           for name, rows in by.items()}
     print("\n== %s" % title)
     print("%-10s %12s %10s %10s %12s %10s" % ("proxy", "req/s", "p50", "p99", "cpu us/req", "RSS KiB"))
     for name, v in res.items():
@@ -332,6 +348,10 @@ def table(path, title):
     if "direct" in res:
         line += "   dataplane/no-proxy %.2f" % (dp / res["direct"]["rps"])
     print(line)
+    cpu = res["dataplane"]["cpu_us_per_req"]
+    if cpu > 0:
+        print("CPU per request ratios: nginx/dataplane %.2f   haproxy/dataplane %.2f" % (
+            res["nginx"]["cpu_us_per_req"] / cpu, res["haproxy"]["cpu_us_per_req"] / cpu))
     if any(v["non_2xx"] for v in res.values()):
         print("WARNING: non-2xx responses:", {k: v["non_2xx"] for k, v in res.items()})
     return res
@@ -358,11 +378,15 @@ idle_tls = idle_table(W + "/results-idle-tls.txt", "idle keep-alive connections,
 hs = {}
 print("\n== full TLS handshakes (new connection, one request, no resumption)")
 print("%-10s %14s %16s" % ("proxy", "handshakes/s", "cpu us/handshake"))
+hs_rounds = {}
 for l in open(W + "/results-handshakes.txt"):
     r = l.split()
     if len(r) == 3:
-        hs[r[0]] = {"per_sec": float(r[1]), "cpu_us": float(r[2])}
-        print("%-10s %14.0f %16.1f" % (r[0], float(r[1]), float(r[2])))
+        hs_rounds.setdefault(r[0], []).append((float(r[1]), float(r[2])))
+for name, rows in hs_rounds.items():
+    hs[name] = {"per_sec": statistics.median(x[0] for x in rows), "cpu_us": statistics.median(x[1] for x in rows),
+                "rounds_cpu_us": [x[1] for x in rows]}
+    print("%-10s %14.0f %16.1f" % (name, hs[name]["per_sec"], hs[name]["cpu_us"]))
 if all(k in hs for k in ("dataplane", "nginx", "haproxy")):
     # the rate is bound by the one-core client; the CPU each handshake costs
     # the proxy is the comparable figure (above 1: the data plane is cheaper)
@@ -370,7 +394,7 @@ if all(k in hs for k in ("dataplane", "nginx", "haproxy")):
         hs["nginx"]["cpu_us"] / hs["dataplane"]["cpu_us"], hs["haproxy"]["cpu_us"] / hs["dataplane"]["cpu_us"]))
 tlsver = dict(l.split() for l in open(W + "/results-tlsver.txt") if len(l.split()) == 2)
 out = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": sys.argv[2],
-       "machine": {"cpus": os.cpu_count(), "kernel": platform.release()}, "seconds": float(sys.argv[3]),
+       "machine": {"cpus": os.cpu_count(), "kernel": platform.release()}, "seconds": float(sys.argv[3]), "rounds": int(sys.argv[5]),
        "tool": "wrk -t1 -c64, HTTP/1.1 keep-alive", "results": res, "basic_auth": basic,
        "idle_connections": idle, "h2_tls": h2tls, "tls_handshakes": hs, "tls_negotiated": tlsver, "idle_connections_tls": idle_tls}
 path = "bench/results/http1-%s-%s.json" % (time.strftime("%Y%m%d-%H%M%S"), sys.argv[2])
