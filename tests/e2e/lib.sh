@@ -128,6 +128,18 @@ stat() {
 # rss_kb PID
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 
+# wait_eq WANT MS CMD...: runs CMD every 50 ms until it prints WANT (true),
+# for at most MS milliseconds (false)
+wait_eq() {
+    local want=$1 ms=$2 i
+    shift 2
+    for i in $(seq 1 $((ms / 50))); do
+        [ "$("$@")" = "$want" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # --- bootstrap builders --------------------------------------------------------
 # cluster_yaml NAME PORT... : a STATIC cluster on 127.0.0.1 (indented for
 # static_resources.clusters).

@@ -86,14 +86,7 @@ wait_get() { # wait_get HOST CODE MS
 }
 status() { curl -s -m 3 "http://127.0.0.1:$STATUS_PORT/status"; }
 jget() { status | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>&1; }
-wait_jget() { # wait_jget EXPR WANT MS
-    local i
-    for i in $(seq 1 $(($3 / 50))); do
-        [ "$(jget "$1")" = "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+wait_jget() { wait_eq "$2" "$3" jget "$1"; } # wait_jget EXPR WANT MS
 now_ms() { date +%s%3N; }
 N="d['nodes']['$NODE']"
 

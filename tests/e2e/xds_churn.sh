@@ -39,14 +39,7 @@ start_stub() {
     wait_port "$ADS_PORT" && wait_port "$STUB_ADMIN"
 }
 get() { curl -s -m 3 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$LISTEN_PORT/"; }
-wait_get() { # wait_get HOST CODE MS
-    local i
-    for i in $(seq 1 $(($3 / 50))); do
-        [ "$(get "$1")" = "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+wait_get() { wait_eq "$2" "$3" get "$1"; } # wait_get HOST CODE MS
 jfield() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['$2'])" "$1"; }
 
 start_stub || { fail "control-stub did not start"; finish; }
