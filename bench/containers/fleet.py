@@ -8,13 +8,16 @@ so that every benchmarked request is a 200 and a wrong credential is a 401:
 
   http-<origin port>  password group (bcrypt line from `htpasswd -nbB`)
   tok                 token group (the plain token; the stub sends its SHA-256)
+  jwt                 jwt group (HS256, an oct JWK, issuer and audience); a
+                      JWT walks past the token group (a SHA-256 that misses)
   pub                 ip group 127.0.0.1/32: the no-credentials baseline
 
 The ip group comes last, so a Basic or Bearer request is granted by its own
-group before the ip group is looked at, and the baseline walks past the two
+group before the ip group is looked at, and the baseline walks past the
 credential groups (no credentials: nothing to check) to the CIDR match.
 
   fleet.py OUT N --origin PORT --listen PORT --htpasswd LINE --token TOKEN
+           --jwt-key BASE64URL
 
 The file is written next to OUT and renamed over it, so control-stub's
 inotify watch sees one complete file (IN_MOVED_TO).
@@ -25,6 +28,8 @@ import os
 PROJECT = "5e0000000000000000000001"
 NODE = "node-bench"
 BASE = "containers.bench.test"
+JWT_ISSUER = "https://issuer.bench.test"
+JWT_AUDIENCE = "containers"
 
 
 def container_id(i):
@@ -41,7 +46,8 @@ def alias_host(i):
     return "a%d.%s" % (i, BASE)
 
 
-def write(path, n, origin, listen, htpasswd_line, token):
+def write(path, n, origin, listen, htpasswd_line, token, jwt_key):
+    """jwt_key: the HS256 secret, base64url without padding (the JWK's k)."""
     tmp = path + ".tmp"
     svc = "http-%d" % origin
     with open(tmp, "w") as f:
@@ -52,9 +58,12 @@ def write(path, n, origin, listen, htpasswd_line, token):
         f.write("    - name: developers\n      type: password\n      htpasswd: '%s'\n      services: [%s]\n"
                 % (htpasswd_line, svc))
         f.write("    - name: robots\n      type: token\n      tokens: ['%s']\n      services: [tok]\n" % token)
+        f.write("    - name: sso\n      type: jwt\n      issuer: %s\n      audiences: [%s]\n"
+                "      jwks: '{\"keys\": [{\"kty\": \"oct\", \"kid\": \"k1\", \"alg\": \"HS256\", \"k\": \"%s\"}]}'\n"
+                "      services: [jwt]\n" % (JWT_ISSUER, JWT_AUDIENCE, jwt_key))
         f.write("    - name: local\n      type: ip\n      cidrs: [127.0.0.1/32]\n      services: [pub]\n")
         f.write("containers:\n")
-        services = "{ %s: ~, tok: %d, pub: %d }" % (svc, origin, origin)
+        services = "{ %s: ~, tok: %d, jwt: %d, pub: %d }" % (svc, origin, origin, origin)
         for i in range(n):
             f.write("- { id: %s, project: bench, node: %s, state: running, address: 127.0.0.1, services: %s }\n"
                     % (container_id(i), NODE, services))
@@ -72,8 +81,9 @@ def main():
     ap.add_argument("--listen", type=int, required=True)
     ap.add_argument("--htpasswd", required=True)
     ap.add_argument("--token", required=True)
+    ap.add_argument("--jwt-key", required=True)
     a = ap.parse_args()
-    write(a.out, a.n, a.origin, a.listen, a.htpasswd, a.token)
+    write(a.out, a.n, a.origin, a.listen, a.htpasswd, a.token, a.jwt_key)
 
 
 if __name__ == "__main__":
