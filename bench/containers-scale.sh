@@ -13,12 +13,12 @@
 # work directory with the logs).
 #
 # The fleet (bench/containers/fleet.py): one node, one project, N running
-# containers, each on 127.0.0.1 with four services on one local origin
+# containers, each on 127.0.0.1 with three services on one local origin
 # (bench/upstream.c) and an alias `a<i>` -> pub. The project's permissions
 # are default deny with
 #   password group (a bcrypt line from `htpasswd -nbB`) -> http-<origin port>
 #   token group (the stub sends the token's SHA-256)    -> tok
-#   jwt group (HS256 JWT made by the driver with hmac)  -> jwt
+#   jwt group (HS256 JWT made by the driver with hmac)  -> tok
 #   ip group 127.0.0.1/32                               -> pub
 # so every measured request is a 200 reached through one group, and the
 # driver checks first that the same URLs answer 401 without or with wrong
@@ -33,7 +33,7 @@
 #     peak (VmHWM), and the stub's;
 #   - req/s with wrk -t1 -c2 (keep-alive) on the FIRST and the LAST
 #     container: no credentials (pub), Basic (http-<port>; bcrypt verified
-#     once, then from the credential cache), Bearer token (tok), JWT (jwt;
+#     once, then from the credential cache), Bearer token (tok), JWT (tok;
 #     verified once, then from the per-worker JWT cache); the perf
 #     attribution of the auth code and libcrypto per request; and the
 #     data plane's CPU per request (schedstat of all its threads / requests,

@@ -8,8 +8,10 @@ so that every benchmarked request is a 200 and a wrong credential is a 401:
 
   http-<origin port>  password group (bcrypt line from `htpasswd -nbB`)
   tok                 token group (the plain token; the stub sends its SHA-256)
-  jwt                 jwt group (HS256, an oct JWK, issuer and audience); a
-                      JWT walks past the token group (a SHA-256 that misses)
+  tok                 also the jwt group (HS256, an oct JWK, issuer and
+                      audience): a JWT walks past the token group (a SHA-256
+                      that misses) to it; no fourth service, so the fleet's
+                      size per container stays what the scale figures assume
   pub                 ip group 127.0.0.1/32: the no-credentials baseline
 
 The ip group comes last, so a Basic or Bearer request is granted by its own
@@ -60,10 +62,10 @@ def write(path, n, origin, listen, htpasswd_line, token, jwt_key):
         f.write("    - name: robots\n      type: token\n      tokens: ['%s']\n      services: [tok]\n" % token)
         f.write("    - name: sso\n      type: jwt\n      issuer: %s\n      audiences: [%s]\n"
                 "      jwks: '{\"keys\": [{\"kty\": \"oct\", \"kid\": \"k1\", \"alg\": \"HS256\", \"k\": \"%s\"}]}'\n"
-                "      services: [jwt]\n" % (JWT_ISSUER, JWT_AUDIENCE, jwt_key))
+                "      services: [tok]\n" % (JWT_ISSUER, JWT_AUDIENCE, jwt_key))
         f.write("    - name: local\n      type: ip\n      cidrs: [127.0.0.1/32]\n      services: [pub]\n")
         f.write("containers:\n")
-        services = "{ %s: ~, tok: %d, jwt: %d, pub: %d }" % (svc, origin, origin, origin)
+        services = "{ %s: ~, tok: %d, pub: %d }" % (svc, origin, origin)
         for i in range(n):
             f.write("- { id: %s, project: bench, node: %s, state: running, address: 127.0.0.1, services: %s }\n"
                     % (container_id(i), NODE, services))

@@ -104,11 +104,15 @@ def _stop(*procs):
                 p.kill()
 
 
+# the jwt group's key in the recorded fleet (no JWT is sent here)
+JWT_KEY = "cmVwbGF5LW9ubHktbm90LWEtc2VjcmV0LWJ1dC0zMmI"
+
+
 def record(build, work, listen, origin, htpasswd, token):
     """Records a two-container session and a third container added."""
     stub_bin = os.path.join(build, "control-stub", "control-stub")
     path = os.path.join(work, "rec-fleet.yaml")
-    fleet.write(path, 2, origin, listen, htpasswd, token)
+    fleet.write(path, 2, origin, listen, htpasswd, token, JWT_KEY)
     ads = scale.free_port()
     stub = dp = None
     rec = os.path.join(work, "rec-small.jsonl")
@@ -122,7 +126,7 @@ def record(build, work, listen, origin, htpasswd, token):
                     os.path.join(work, "rec-dataplane.log"), scale.DP_CORE)
         poll = scale.Poller(listen)
         poll.until(fleet.host(1, "pub"), 200, 60)
-        fleet.write(path, 3, origin, listen, htpasswd, token)
+        fleet.write(path, 3, origin, listen, htpasswd, token, JWT_KEY)
         poll.until(fleet.host(2, "pub"), 200, 60)
         time.sleep(0.3)  # the ACK of the change is recorded too
         poll.close()
