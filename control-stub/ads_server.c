@@ -376,8 +376,9 @@ static int send_delta(stream_t *s, int t)
     for (size_t i = 0; i < cap; i++) {
         const dp_xres_t *r = partial ? set_find(set, touched[i]) : &set->items[i];
         if (r == NULL) {
-            if (known_find(sub, touched[i]) >= 0)
-                removed[nrm++] = sub->known[known_find(sub, touched[i])];
+            long k = known_find(sub, touched[i]);
+            if (k >= 0)
+                removed[nrm++] = sub->known[k];
             continue;
         }
         if (!sub->wildcard && !contains(sub->names, sub->nnames, r->name))

@@ -437,6 +437,10 @@ void dp_sock__transport_busy(dp_sock_t *s)
     s->transport_busy = 1;
     s->rd_armed = s->wr_armed = 0;
     io_update(s);
+    /* the transport's own watcher keeps the open fd in epoll (the
+     * listener's peek or this socket's watcher registered it): when this
+     * watcher takes over again, libev must not re-add it (EEXIST) */
+    s->io.events &= ~EV__IOFDSET;
 }
 
 void dp_sock__transport_ready(dp_sock_t *s)

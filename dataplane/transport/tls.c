@@ -263,10 +263,6 @@ static tls_conn_t *start(dp_sock_t *s, dp_tls_ctx_t *c, dp_tls_done_cb on_done)
     s->tops = &dp_transport_tls;
     s->tctx = t;
     dp_sock__transport_busy(s);
-    /* the fd is in epoll (the listener's peek or the socket's own watcher
-     * registered it) and stays open: when the socket's watcher takes over
-     * from hio after the handshake, libev must not re-add it (EEXIST) */
-    s->io.events &= ~EV__IOFDSET;
     return t;
 }
 
