@@ -21,23 +21,6 @@
 #include "dataplane/core/log.h"
 #include "dataplane/transport/tls_int.h"
 
-typedef struct tls_conn {
-    SSL *ssl;
-    dp_sock_t *sock;
-    ev_io hio; /* drives the handshake */
-    dp_tls_select_cb select;
-    void *arg;
-    void *chosen;
-    dp_tls_done_cb on_done;
-    char *sni;        /* server: what the client sent, lowercase; client: what we sent */
-    char *subject;    /* peer certificate subject, computed when asked */
-    const char *alpn; /* negotiated: one of the context's alpn_names, or "" */
-    unsigned handshaking : 1;
-    unsigned selected : 1; /* the select callback ran (a HelloRetryRequest brings a second ClientHello) */
-    unsigned failed : 1;   /* fatal TLS error: the session must not be resumed */
-    unsigned rd_eof : 1;   /* reads ended: they keep returning the same */
-    unsigned rd_err : 1;
-} tls_conn_t;
 
 static tls_conn_t *conn_of(const dp_sock_t *s)
 {
@@ -195,6 +178,8 @@ static void hs_done(dp_sock_t *s, tls_conn_t *t, int err)
         t->alpn = n ? find_alpn(dp_tls__ctx_of(SSL_get_SSL_CTX(t->ssl)), p, n) : "";
         /* a client's first data may have come with its Finished */
         s->transport_buffered = SSL_has_pending(t->ssl) != 0;
+        if (!s->transport_buffered)
+            dp_tls__handover(s, t);
         dp_sock__transport_ready(s);
     } else {
         t->failed = 1;
@@ -276,6 +261,7 @@ int dp_tls_accept(dp_sock_t *s, dp_tls_ctx_t *initial, dp_tls_select_cb select, 
         return DP_EINVAL;
     t->select = select;
     t->arg = arg;
+    t->server = 1;
     SSL_set_accept_state(t->ssl);
     /* the ClientHello is (being) received: first step from the loop, never
      * from here, so on_done never runs inside dp_tls_accept() */
@@ -309,6 +295,8 @@ static ssize_t tls_read(dp_sock_t *s, void *buf, size_t len)
         return DP_ECLOSED;
     if (t->handshaking)
         return DP_EAGAIN;
+    if (t->ssl == NULL)
+        return dp_tls__rec_read(s, t, buf, len);
     if (t->rd_eof)
         return 0;
     s->read_wants_write = 0;
@@ -316,6 +304,8 @@ static ssize_t tls_read(dp_sock_t *s, void *buf, size_t len)
     ERR_clear_error();
     if (SSL_read_ex(t->ssl, buf, len, &n) == 1) {
         s->transport_buffered = SSL_has_pending(t->ssl) != 0;
+        if (!s->transport_buffered) /* all received bytes consumed: an idle point */
+            dp_tls__handover(s, t);
         return (ssize_t)n;
     }
     /* only a read that returned data may leave data behind; this also
@@ -324,6 +314,8 @@ static ssize_t tls_read(dp_sock_t *s, void *buf, size_t len)
     int e = SSL_get_error(t->ssl, 0);
     switch (e) {
     case SSL_ERROR_WANT_READ:
+        /* everything received was consumed: an idle point */
+        dp_tls__handover(s, t);
         return DP_EAGAIN;
     case SSL_ERROR_WANT_WRITE:
         s->read_wants_write = 1;
@@ -357,6 +349,8 @@ static ssize_t tls_writev(dp_sock_t *s, const struct iovec *iov, int iovcnt)
         return DP_ECLOSED;
     if (t->handshaking)
         return DP_EAGAIN; /* kept queued until dp_sock__transport_ready() */
+    if (t->ssl == NULL)
+        return dp_tls__rec_writev(s, t, iov, iovcnt);
     s->write_wants_read = 0;
     size_t remaining = 0, done = 0, off = 0;
     for (int i = 0; i < iovcnt; i++)
@@ -383,6 +377,7 @@ static ssize_t tls_writev(dp_sock_t *s, const struct iovec *iov, int iovcnt)
         if (SSL_write_ex(t->ssl, p, chunk, &w) != 1) {
             int e = SSL_get_error(t->ssl, 0);
             if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                t->wr_blocked = 1; /* OpenSSL holds the record: no hand-over until it went */
                 s->write_wants_read = e == SSL_ERROR_WANT_READ;
                 return done > 0 ? (ssize_t)done : DP_EAGAIN;
             }
@@ -393,6 +388,7 @@ static ssize_t tls_writev(dp_sock_t *s, const struct iovec *iov, int iovcnt)
                 t->failed = 1;
             return DP_ECLOSED;
         }
+        t->wr_blocked = 0;
         done += w;
         remaining -= w;
         /* advance the cursor by w bytes */
@@ -412,7 +408,9 @@ static ssize_t tls_writev(dp_sock_t *s, const struct iovec *iov, int iovcnt)
 static void tls_shutdown(dp_sock_t *s)
 {
     tls_conn_t *t = s->tctx;
-    if (t && !t->failed && !t->handshaking) {
+    if (t && t->ssl == NULL) {
+        dp_tls__rec_shutdown(s, t);
+    } else if (t && !t->failed && !t->handshaking) {
         /* close_notify, best effort: the socket's queue is empty here, so
          * the alert fits in the kernel's buffer */
         ERR_clear_error();
@@ -431,10 +429,13 @@ static void tls_dispose(dp_sock_t *s)
     ev_clear_pending(s->loop->ev, &t->hio);
     /* OpenSSL drops a session from the cache when the connection ends
      * without close_notify; only a failed one deserves that */
-    if (!t->failed && !t->handshaking)
-        SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(t->ssl);
-    ERR_clear_error();
+    if (t->ssl) {
+        if (!t->failed && !t->handshaking)
+            SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(t->ssl);
+        ERR_clear_error();
+    }
+    dp_tls__rec_dispose(t);
     free(t->sni);
     free(t->subject);
     free(t);
@@ -466,13 +467,23 @@ const char *dp_tls_sni(const dp_sock_t *s)
 const char *dp_tls_version(const dp_sock_t *s)
 {
     tls_conn_t *t = conn_of(s);
-    return t && !t->handshaking ? SSL_get_version(t->ssl) : "";
+    if (t == NULL || t->handshaking)
+        return "";
+    return t->ssl ? SSL_get_version(t->ssl) : "TLSv1.3"; /* handed over: always 1.3 */
 }
 
 bool dp_tls_resumed(const dp_sock_t *s)
 {
     tls_conn_t *t = conn_of(s);
-    return t && !t->handshaking && SSL_session_reused(t->ssl) == 1;
+    if (t == NULL || t->handshaking)
+        return false;
+    return t->ssl ? SSL_session_reused(t->ssl) == 1 : t->resumed;
+}
+
+bool dp_tls_handed_over(const dp_sock_t *s)
+{
+    tls_conn_t *t = conn_of(s);
+    return t && !t->handshaking && t->ssl == NULL;
 }
 
 const char *dp_tls_peer_subject(const dp_sock_t *s)
@@ -480,7 +491,7 @@ const char *dp_tls_peer_subject(const dp_sock_t *s)
     tls_conn_t *t = conn_of(s);
     if (t == NULL || t->handshaking)
         return NULL;
-    if (t->subject)
+    if (t->subject || t->ssl == NULL) /* handed over: computed then */
         return t->subject;
     X509 *x = SSL_get0_peer_certificate(t->ssl);
     if (x == NULL)

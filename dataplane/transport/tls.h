@@ -13,7 +13,8 @@
  * to continue with, so certificates of several chains sit on one port.
  * Client side: dp_tls_connect() on a connected socket (upstream TLS).
  *
- * Idle connections hold no TLS buffers (SSL_MODE_RELEASE_BUFFERS). */
+ * Idle connections hold no TLS buffers (SSL_MODE_RELEASE_BUFFERS); server
+ * connections on TLS 1.3 leave OpenSSL after the handshake (tls_offload.c). */
 #ifndef DP_TRANSPORT_TLS_H
 #define DP_TRANSPORT_TLS_H
 
@@ -112,6 +113,10 @@ const char *dp_tls_version(const dp_sock_t *s);
 bool dp_tls_resumed(const dp_sock_t *s);
 /* The peer certificate's subject (client certs), or NULL. */
 const char *dp_tls_peer_subject(const dp_sock_t *s);
+/* Whether the connection runs on our TLS 1.3 record layer (server
+ * connections are handed over from OpenSSL at their first idle moment,
+ * freeing the SSL object; tls_offload.c). */
+bool dp_tls_handed_over(const dp_sock_t *s);
 
 /* The transport ops of a TLS socket (s->tops after dp_tls_accept/connect). */
 extern const dp_transport_ops_t dp_transport_tls;

@@ -617,6 +617,9 @@ dp_tls_ctx_t *dp_tls_ctx_new(const dp_tls_opts_t *o, char *errbuf, size_t errlen
         EVP_DigestUpdate(sid, o->require_client_certificate ? "R" : "r", 1);
         SSL_CTX_set_client_hello_cb(ctx, dp_tls__client_hello, NULL);
         SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+        /* what the hand-over to our record layer needs (tls_offload.c) */
+        SSL_CTX_set_keylog_callback(ctx, dp_tls__keylog);
+        SSL_CTX_set_msg_callback(ctx, dp_tls__msg);
         if (set_session(ctx, c, o, sid, errbuf, errlen) != 0)
             goto fail_ctx;
     } else {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dataplane/transport/tls.h"
+#include "dataplane/transport/tls_record.h"
 
 #define DP_TLS_TICKET_KEY_LEN 80 /* Envoy: 16 name | 32 HMAC secret | 32 AES key */
 #define DP_TLS_RECORD_MAX 16384  /* plaintext bytes per record */
@@ -41,6 +42,66 @@ struct dp_tls_ctx {
     SSL_SESSION *session;
     char *session_sni;
 };
+
+/* A TLS connection. OpenSSL runs the handshake; a server connection on
+ * TLS 1.3 is then handed over to our record layer (tls_offload.c) at its
+ * first idle moment and the SSL object is freed: from then on ssl is
+ * NULL and rec holds the record state. */
+typedef struct tls_conn {
+    SSL *ssl;
+    dp_sock_t *sock;
+    ev_io hio; /* drives the handshake */
+    dp_tls_select_cb select;
+    void *arg;
+    void *chosen;
+    dp_tls_done_cb on_done;
+    char *sni;        /* server: what the client sent, lowercase; client: what we sent */
+    char *subject;    /* peer certificate subject, computed when asked (or at the hand-over) */
+    const char *alpn; /* negotiated: one of the context's alpn_names, or "" */
+    /* Before the hand-over: the traffic secrets the keylog callback gave
+     * (rd/wr.secret, hash_len) and the records counted under them since
+     * each side's Finished (rd/wr.seq). After: the record layer. */
+    dp_tls_rec_t *rec;
+    dp_tls_ctx_t *ctx; /* after the hand-over: keeps alpn's strings alive */
+    /* after the hand-over: received bytes not yet opened (a partial
+     * record), opened bytes the reader had no room for, sealed bytes the
+     * fd did not take and how much of the caller's plaintext they carry */
+    uint8_t *stash, *plain, *wpend;
+    uint32_t stash_len, plain_off, plain_len, wpend_off, wpend_len, wpend_plain;
+    unsigned handshaking : 1;
+    unsigned selected : 1; /* the select callback ran (a HelloRetryRequest brings a second ClientHello) */
+    unsigned failed : 1;   /* fatal TLS error: the session must not be resumed */
+    unsigned rd_eof : 1;   /* reads ended: they keep returning the same */
+    unsigned rd_err : 1;
+    unsigned server : 1;
+    /* hand-over bookkeeping: which secrets came, which side's Finished
+     * went by, something we do not follow happened (no hand-over), a
+     * write OpenSSL still holds */
+    unsigned rd_secret : 1, wr_secret : 1, rd_app : 1, wr_app : 1, no_handover : 1, wr_blocked : 1;
+    unsigned resumed : 1;   /* after the hand-over: SSL_session_reused() */
+    unsigned need_ku : 1;   /* the peer asked for a KeyUpdate: ours goes before our next record */
+} tls_conn_t;
+
+/* Hand-over to tls_offload.c's record layer (on by default; tests turn
+ * it off to exercise OpenSSL's own record layer). */
+extern bool dp_tls__handover_enabled;
+
+/* Callbacks every server context installs (tls_ctx.c): the traffic
+ * secrets and the record/handshake trace that the hand-over needs. */
+void dp_tls__keylog(const SSL *ssl, const char *line);
+void dp_tls__msg(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg);
+
+/* Moves a server connection from OpenSSL to the record layer if it is
+ * TLS 1.3 with a suite we do, idle (nothing buffered, no write pending)
+ * and nothing happened that we did not follow. Returns whether it did. */
+bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t);
+
+/* The transport ops after the hand-over (same contracts as tls.c's). */
+ssize_t dp_tls__rec_read(dp_sock_t *s, tls_conn_t *t, void *buf, size_t len);
+ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov, int iovcnt);
+void dp_tls__rec_shutdown(dp_sock_t *s, tls_conn_t *t);
+/* Frees the record state (before the hand-over too). */
+void dp_tls__rec_dispose(tls_conn_t *t);
 
 /* The wrapper of an SSL_CTX made by dp_tls_ctx_new(), or NULL. */
 dp_tls_ctx_t *dp_tls__ctx_of(const SSL_CTX *ssl);

@@ -5,36 +5,11 @@
 
 #include "dataplane/transport/tls.h"
 #include "tests/unit/test.h"
+#include "tests/unit/transport/testdata.h"
 
-#define TD "tests/unit/transport/testdata/"
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[256];
-    snprintf(path, sizeof(path), TD "%s", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    char *buf = malloc(65536);
-    *len = fread(buf, 1, 65535, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
 
-typedef struct pem {
-    char *p;
-    size_t n;
-} pem_t;
 
-static pem_t load(const char *name)
-{
-    pem_t r;
-    r.p = slurp(name, &r.n);
-    return r;
-}
 
 static pem_t a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem;
 
@@ -199,13 +174,13 @@ static void test_errors(void)
 
 int main(void)
 {
-    a_pem = load("a.pem");
-    a_key = load("a.key");
-    b_pem = load("b.pem");
-    b_key = load("b.key");
-    arsa_pem = load("a-rsa.pem");
-    arsa_key = load("a-rsa.key");
-    ca_pem = load("ca.pem");
+    a_pem = td_load("a.pem");
+    a_key = td_load("a.key");
+    b_pem = td_load("b.pem");
+    b_key = td_load("b.key");
+    arsa_pem = td_load("a-rsa.pem");
+    arsa_key = td_load("a-rsa.key");
+    ca_pem = td_load("ca.pem");
     test_server_ok();
     test_client_ok();
     test_errors();

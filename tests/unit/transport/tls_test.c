@@ -17,33 +17,14 @@
 #include "dataplane/transport/sock.h"
 #include "dataplane/transport/tls.h"
 #include "tests/unit/test.h"
+#include "tests/unit/transport/testdata.h"
 
-#define TD "tests/unit/transport/testdata/"
 
 static dp_loop_t L;
 
 /* ---- certificates and contexts ---- */
 
-typedef struct pem {
-    char *p;
-    size_t n;
-} pem_t;
 
-static pem_t load(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), TD "%s", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    pem_t r = {malloc(65536), 0};
-    r.n = fread(r.p, 1, 65535, f);
-    r.p[r.n] = 0;
-    fclose(f);
-    return r;
-}
 
 static pem_t a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem, other_ca, client_pem, client_key;
 
@@ -881,16 +862,16 @@ static void test_openssl_s_client(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    a_pem = load("a.pem");
-    a_key = load("a.key");
-    b_pem = load("b.pem");
-    b_key = load("b.key");
-    arsa_pem = load("a-rsa.pem");
-    arsa_key = load("a-rsa.key");
-    ca_pem = load("ca.pem");
-    other_ca = load("other-ca.pem");
-    client_pem = load("client.pem");
-    client_key = load("client.key");
+    a_pem = td_load("a.pem");
+    a_key = td_load("a.key");
+    b_pem = td_load("b.pem");
+    b_key = td_load("b.key");
+    arsa_pem = td_load("a-rsa.pem");
+    arsa_key = td_load("a-rsa.key");
+    ca_pem = td_load("ca.pem");
+    other_ca = td_load("other-ca.pem");
+    client_pem = td_load("client.pem");
+    client_key = td_load("client.key");
     dp_loop_init(&L, ev_loop_new(EVFLAG_AUTO), NULL);
 
     test_echo_1mib();
