@@ -101,7 +101,6 @@ TLS_YAML="        name: envoy.transport_sockets.tls
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $ORIGIN } } }
 YAML
 } >"$W/dp.yaml"
-taskset -c 0 build/dataplane -c "$W/dp.yaml" --concurrency 1 -l error & PIDS+=($!); DP_PID=$!
 
 cat >"$W/nginx.conf" <<NGX
 worker_processes 1;
@@ -145,7 +144,6 @@ http {
   }
 }
 NGX
-taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=$!
 
 cat >"$W/haproxy.cfg" <<HAP
 global
@@ -187,11 +185,20 @@ backend origin
 backend notfound
   http-request return status 404
 HAP
-taskset -c 0 haproxy -f "$W/haproxy.cfg" -db & PIDS+=($!); HAP_PID=$!
-sleep 1
-
-# pid of nginx's worker (the process doing the work)
-NGX_PID=$(pgrep -P "$NGX_MASTER" | head -1)
+# the three proxies, pinned to core 0; NGX_PID is nginx's worker (the
+# process doing the work)
+start_proxies() {
+    taskset -c 0 build/dataplane -c "$W/dp.yaml" --concurrency 1 -l error & PIDS+=($!); DP_PID=$!
+    taskset -c 0 nginx -c "$W/nginx.conf" -g 'daemon off;' & PIDS+=($!); NGX_MASTER=$!
+    taskset -c 0 haproxy -f "$W/haproxy.cfg" -db & PIDS+=($!); HAP_PID=$!
+    sleep 1
+    NGX_PID=$(pgrep -P "$NGX_MASTER" | head -1)
+}
+stop_proxies() {
+    kill "$DP_PID" "$NGX_MASTER" "$HAP_PID" 2>/dev/null || true
+    wait "$DP_PID" "$NGX_MASTER" "$HAP_PID" 2>/dev/null || true
+}
+start_proxies
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -277,13 +284,20 @@ idle() { # idle NAME PORT PID [--tls]
     echo "$name $(python3 -c "print(round(($after-$before)/$IDLE, 3))") $before $after ${line#ready }"
 }
 
-# plain idle connections first, on fresh processes: after the load runs
-# their freed memory would hold the new connections without growing RSS
+# idle connections first, each kind on fresh processes: memory freed by
+# earlier connections would hold the new ones without growing RSS
 {
     idle dataplane $DP $DP_PID
     idle nginx $NGX "$NGX_PID"
     idle haproxy $HAP $HAP_PID
 } >"$W/results-idle.txt"
+stop_proxies
+start_proxies
+{
+    idle dataplane $DPT $DP_PID --tls
+    idle nginx $NGXT "$NGX_PID" --tls
+    idle haproxy $HAPT $HAP_PID --tls
+} >"$W/results-idle-tls.txt"
 # Throughput scenarios in ROUNDS interleaved rounds, the proxies' order
 # rotated each round (this shared machine drifts over minutes; sequential
 # runs measured the drift as much as the proxies); medians are reported.
@@ -305,11 +319,6 @@ for r in $(seq 1 "$ROUNDS"); do
         handshakes "$name" "$tls" "$pid" >>"$W/results-handshakes.txt"
     done
 done
-{
-    idle dataplane $DPT $DP_PID --tls
-    idle nginx $NGXT "$NGX_PID" --tls
-    idle haproxy $HAPT $HAP_PID --tls
-} >"$W/results-idle-tls.txt"
 
 mkdir -p bench/results
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -480,7 +480,9 @@ ssize_t dp_tls__rec_read(dp_sock_t *s, tls_conn_t *t, void *vbuf, size_t len)
     }
     bool ended = t->rd_eof || t->rd_err || t->failed;
     stash_raw(t, raw + off, ended ? 0 : have - off);
-    if (eof && !ended) /* EOF without close_notify: an end too (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+    /* EOF without close_notify is an end too (SSL_OP_IGNORE_UNEXPECTED_EOF),
+     * once the whole records before it are read (the fd says EOF again) */
+    if (eof && !ended && !(t->stash_len > 0 && dp_tls_rec_complete(t->stash, t->stash_len) != 0))
         t->rd_eof = 1, ended = true;
     /* an end behind the data is what the fd may never announce */
     s->transport_buffered = buffered(t) || (out > 0 && ended);
