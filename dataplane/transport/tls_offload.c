@@ -131,7 +131,11 @@ bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t)
         return false; /* not idle: later */
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
     uint16_t suite = c ? SSL_CIPHER_get_protocol_id(c) : 0;
-    if (SSL_version(ssl) != TLS1_3_VERSION || !dp_tls_rec_suite_supported(suite)) {
+    /* a negotiated max_fragment_length (RFC 6066 4) would bound our
+     * records: rare enough to leave such a connection on OpenSSL */
+    SSL_SESSION *sess = SSL_get_session(ssl);
+    if (SSL_version(ssl) != TLS1_3_VERSION || !dp_tls_rec_suite_supported(suite) || sess == NULL ||
+        SSL_SESSION_get_max_fragment_length(sess) != TLSEXT_max_fragment_length_DISABLED) {
         t->no_handover = 1; /* never: stays on OpenSSL */
         rec_free(t);
         return false;

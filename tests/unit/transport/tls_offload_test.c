@@ -97,8 +97,18 @@ static void pump(void)
         r_;                                                                                            \
     })
 
-static int cli_open_v(cli_t *c, const char *suites, int padding, int version)
+/* How the client is made: all zero is TLS 1.3 with OpenSSL's defaults. */
+typedef struct cli_opts {
+    const char *suites;
+    int padding; /* block padding of the client's records */
+    int version; /* the only version offered; 0: TLS 1.3 */
+    int mfl;     /* a max_fragment_length to ask for (TLSEXT_max_fragment_length_*) */
+    SSL_SESSION *session; /* to resume */
+} cli_opts_t;
+
+static int cli_open_with(cli_t *c, cli_opts_t o)
 {
+    int version = o.version ? o.version : TLS1_3_VERSION;
     memset(&V, 0, sizeof(V));
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
@@ -110,13 +120,17 @@ static int cli_open_v(cli_t *c, const char *suites, int padding, int version)
     c->ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(c->ctx, version);
     SSL_CTX_set_max_proto_version(c->ctx, version);
-    if (suites)
-        SSL_CTX_set_ciphersuites(c->ctx, suites);
+    if (o.suites)
+        SSL_CTX_set_ciphersuites(c->ctx, o.suites);
     c->ssl = SSL_new(c->ctx);
     SSL_set_fd(c->ssl, c->fd);
     SSL_set_tlsext_host_name(c->ssl, "a.example.com");
-    if (padding)
-        SSL_set_block_padding(c->ssl, (size_t)padding);
+    if (o.padding)
+        SSL_set_block_padding(c->ssl, (size_t)o.padding);
+    if (o.mfl)
+        SSL_set_tlsext_max_fragment_length(c->ssl, (uint8_t)o.mfl);
+    if (o.session)
+        SSL_set_session(c->ssl, o.session);
     SSL_set_connect_state(c->ssl);
     if (PUMP(c, SSL_do_handshake(c->ssl)) != 1)
         return -1;
@@ -127,7 +141,7 @@ static int cli_open_v(cli_t *c, const char *suites, int padding, int version)
 
 static int cli_open(cli_t *c, const char *suites, int padding)
 {
-    return cli_open_v(c, suites, padding, TLS1_3_VERSION);
+    return cli_open_with(c, (cli_opts_t){.suites = suites, .padding = padding});
 }
 
 static void cli_close(cli_t *c)
@@ -190,9 +204,18 @@ static void test_suites(void)
     }
     /* TLS 1.2 stays on OpenSSL, and works */
     cli_t c;
-    CHECK(cli_open_v(&c, NULL, 0, TLS1_2_VERSION) == 0);
+    CHECK(cli_open_with(&c, (cli_opts_t){.version = TLS1_2_VERSION}) == 0);
     CHECK(echo(&c, "hello") == 0);
     CHECK(echo(&c, "again") == 0);
+    CHECK(!dp_tls_handed_over(V.s));
+    cli_close(&c);
+
+    /* a negotiated max_fragment_length too (our records would be longer) */
+    CHECK(cli_open_with(&c, (cli_opts_t){.mfl = TLSEXT_max_fragment_length_512}) == 0);
+    static char big[2000], back[2000];
+    memset(big, 'm', sizeof(big));
+    CHECK(cli_write(&c, big, sizeof(big)) == 1 && cli_read(&c, back, sizeof(back)) == 0);
+    CHECK(memcmp(big, back, sizeof(big)) == 0);
     CHECK(!dp_tls_handed_over(V.s));
     cli_close(&c);
 }
@@ -386,19 +409,7 @@ static void test_resumption(void)
     CHECK(sess != NULL && SSL_SESSION_is_resumable(sess));
     cli_close(&c);
 
-    memset(&V, 0, sizeof(V));
-    int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
-    V.s = dp_sock_new(&L, sv[0], &dp_transport_raw);
-    CHECK(dp_tls_accept(V.s, S, NULL, NULL, srv_done) == 0);
-    c.fd = sv[1];
-    c.ctx = SSL_CTX_new(TLS_client_method());
-    c.ssl = SSL_new(c.ctx);
-    SSL_set_fd(c.ssl, c.fd);
-    SSL_set_tlsext_host_name(c.ssl, "a.example.com");
-    SSL_set_session(c.ssl, sess);
-    SSL_set_connect_state(c.ssl);
-    CHECK(PUMP(&c, SSL_do_handshake(c.ssl)) == 1);
+    CHECK(cli_open_with(&c, (cli_opts_t){.session = sess}) == 0);
     CHECK(SSL_session_reused(c.ssl) == 1);
     CHECK(echo(&c, "resumed") == 0);
     CHECK(dp_tls_handed_over(V.s) && dp_tls_resumed(V.s));
