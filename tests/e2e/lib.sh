@@ -75,9 +75,10 @@ finish() {
     exit $?
 }
 
-# A free TCP port on 127.0.0.1 (the kernel picks it).
+# A free TCP port on 127.0.0.1, below the ephemeral range and not handed
+# to a test running beside this one (free_port.py).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 "$E2E_DIR/free_port.py"
 }
 
 wait_port() { # wait_port PORT [HOST] : up to 10 s
