@@ -21,7 +21,6 @@
 #include "dataplane/core/log.h"
 #include "dataplane/transport/tls_int.h"
 
-
 static tls_conn_t *conn_of(const dp_sock_t *s)
 {
     return s && s->tops == &dp_transport_tls ? s->tctx : NULL;

@@ -78,8 +78,8 @@ typedef struct tls_conn {
      * went by, something we do not follow happened (no hand-over), a
      * write OpenSSL still holds */
     unsigned rd_secret : 1, wr_secret : 1, rd_app : 1, wr_app : 1, no_handover : 1, wr_blocked : 1;
-    unsigned resumed : 1;   /* after the hand-over: SSL_session_reused() */
-    unsigned need_ku : 1;   /* the peer asked for a KeyUpdate: ours goes before our next record */
+    unsigned resumed : 1; /* after the hand-over: SSL_session_reused() */
+    unsigned need_ku : 1; /* the peer asked for a KeyUpdate: ours goes before our next record */
 } tls_conn_t;
 
 /* Hand-over to tls_offload.c's record layer (on by default; tests turn
@@ -89,7 +89,8 @@ extern bool dp_tls__handover_enabled;
 /* Callbacks every server context installs (tls_ctx.c): the traffic
  * secrets and the record/handshake trace that the hand-over needs. */
 void dp_tls__keylog(const SSL *ssl, const char *line);
-void dp_tls__msg(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg);
+void dp_tls__msg(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+                 void *arg);
 
 /* Moves a server connection from OpenSSL to the record layer if it is
  * TLS 1.3 with a suite we do, idle (nothing buffered, no write pending)

@@ -43,7 +43,10 @@ bool dp_tls__handover_enabled = true;
 
 static int unhex(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* "LABEL <client random, 64 hex> <secret, hex>" */
@@ -127,7 +130,8 @@ bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t)
         t->rd_err || t->wr_blocked || t->no_handover || t->rec == NULL || !t->rd_secret || !t->wr_secret ||
         !t->rd_app || !t->wr_app)
         return false;
-    if (SSL_has_pending(ssl) || SSL_get_shutdown(ssl) != 0 || SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE)
+    if (SSL_has_pending(ssl) || SSL_get_shutdown(ssl) != 0 ||
+        SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE)
         return false; /* not idle: later */
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
     uint16_t suite = c ? SSL_CIPHER_get_protocol_id(c) : 0;
@@ -141,7 +145,8 @@ bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t)
         return false;
     }
     dp_tls_rec_t pre = *t->rec;
-    int r = dp_tls_rec_init(t->rec, suite, pre.rd.secret, pre.rd.seq, pre.wr.secret, pre.wr.seq, pre.hash_len);
+    int r =
+        dp_tls_rec_init(t->rec, suite, pre.rd.secret, pre.rd.seq, pre.wr.secret, pre.wr.seq, pre.hash_len);
     dp_tls_rec_clear(&pre);
     if (r != 0) {
         t->no_handover = 1;
@@ -159,6 +164,8 @@ bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t)
     SSL_free(ssl);
     ERR_clear_error();
     t->ssl = NULL;
+    /* our record layer never reads to write nor writes to read */
+    s->read_wants_write = s->write_wants_read = 0;
     return true;
 }
 
@@ -214,8 +221,8 @@ static long seal_key_update(tls_conn_t *t, uint8_t *out)
 
 /* The plaintext of iov from (i, off) on, up to max bytes, as at most
  * nv iovecs in v. Returns the bytes taken. */
-static size_t gather(const struct iovec *iov, int iovcnt, int i, size_t off, size_t max, struct iovec *v, int nv,
-                     int *nused)
+static size_t gather(const struct iovec *iov, int iovcnt, int i, size_t off, size_t max, struct iovec *v,
+                     int nv, int *nused)
 {
     size_t got = 0;
     int k = 0;
@@ -262,7 +269,8 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
     }
     while (done < total) {
         size_t olen = 0, batch = 0;
-        uint32_t ends[OUT_RECORDS + 1], plain[OUT_RECORDS + 1]; /* per record: end in obuf, plaintext up to it */
+        uint32_t ends[OUT_RECORDS + 1],
+            plain[OUT_RECORDS + 1]; /* per record: end in obuf, plaintext up to it */
         int nrec = 0;
         if (t->need_ku || t->rec->wr.seq >= dp_tls_rec_rekey_after) {
             long n = seal_key_update(t, obuf);
@@ -274,10 +282,12 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
             ends[nrec] = (uint32_t)olen;
             plain[nrec++] = 0;
         }
-        while (nrec < OUT_RECORDS + 1 && done + batch < total && olen + DP_TLS_REC_PLAIN_MAX + DP_TLS_REC_OVERHEAD <= OUT_CAP) {
+        while (nrec < OUT_RECORDS + 1 && done + batch < total &&
+               olen + DP_TLS_REC_PLAIN_MAX + DP_TLS_REC_OVERHEAD <= OUT_CAP) {
             struct iovec v[16];
             int nv;
-            size_t k = gather(iov, iovcnt, i, off, DP_MIN(total - done - batch, (size_t)DP_TLS_REC_PLAIN_MAX), v, 16, &nv);
+            size_t k = gather(iov, iovcnt, i, off, DP_MIN(total - done - batch, (size_t)DP_TLS_REC_PLAIN_MAX),
+                              v, 16, &nv);
             long n = dp_tls_rec_seal(t->rec, DP_TLS_CT_APPDATA, v, nv, k, obuf + olen);
             if (n < 0) {
                 fatal(s, t, (int)-n);
@@ -303,8 +313,10 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
             }
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                t->failed = 1; /* sealed records were lost: the stream cannot go on */
                 return done > 0 ? (ssize_t)done : DP_ECLOSED;
+            }
             break;
         }
         if (sent == olen) {
@@ -477,7 +489,7 @@ ssize_t dp_tls__rec_read(dp_sock_t *s, tls_conn_t *t, void *vbuf, size_t len)
             else if (dst[1] == DP_TLS_AD_CLOSE_NOTIFY)
                 t->rd_eof = 1;
             else if (dst[1] != DP_TLS_AD_USER_CANCELED) /* a close_notify follows it */
-                t->rd_err = 1;     /* the peer's fatal alert */
+                t->rd_err = 1;                          /* the peer's fatal alert */
         } else {
             fatal(s, t, DP_TLS_AD_UNEXPECTED_MESSAGE);
         }

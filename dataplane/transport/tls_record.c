@@ -46,7 +46,7 @@ static pthread_key_t exit_key;
 
 typedef struct thread_ctx {
     EVP_CIPHER_CTX *c[N_SUITES][2];
-    EVP_MD_CTX *md; /* the key schedule's HMAC */
+    EVP_MD_CTX *md;               /* the key schedule's HMAC */
     uint8_t key[N_SUITES][2][32]; /* the key each context holds */
     bool keyed[N_SUITES][2];
 } thread_ctx_t;
@@ -86,7 +86,8 @@ static thread_ctx_t *thread_ctx(void)
 
 /* The calling thread's context for (suite, enc), set up with key and
  * nonce. NULL if OpenSSL fails. */
-static EVP_CIPHER_CTX *cipher_ctx(int suite, int enc, const uint8_t *key, size_t key_len, const uint8_t *nonce)
+static EVP_CIPHER_CTX *cipher_ctx(int suite, int enc, const uint8_t *key, size_t key_len,
+                                  const uint8_t *nonce)
 {
     thread_ctx();
     if (ciphers[suite] == NULL)
@@ -147,7 +148,8 @@ static int hmac(const dp_tls_rec_t *r, const uint8_t *key, const uint8_t *msg, s
 
 /* HKDF-Expand-Label(secret, label, "", len) for len <= the hash's length
  * (RFC 8446 7.1): one HMAC block, T(1) = HMAC(secret, HkdfLabel | 0x01). */
-static int expand_label(const dp_tls_rec_t *r, const uint8_t *secret, const char *label, uint8_t *out, size_t len)
+static int expand_label(const dp_tls_rec_t *r, const uint8_t *secret, const char *label, uint8_t *out,
+                        size_t len)
 {
     uint8_t info[2 + 1 + 6 + 32 + 1 + 1];
     size_t ll = strlen(label), n = 0;
@@ -170,7 +172,8 @@ static int expand_label(const dp_tls_rec_t *r, const uint8_t *secret, const char
 
 static int derive(const dp_tls_rec_t *r, dp_tls_rec_dir_t *d)
 {
-    if (expand_label(r, d->secret, "key", d->key, r->key_len) != 0 || expand_label(r, d->secret, "iv", d->iv, 12) != 0)
+    if (expand_label(r, d->secret, "key", d->key, r->key_len) != 0 ||
+        expand_label(r, d->secret, "iv", d->iv, 12) != 0)
         return DP_ERR;
     d->seq = 0;
     return 0;
@@ -229,7 +232,8 @@ long dp_tls_rec_complete(const uint8_t *p, size_t n)
     return n >= DP_TLS_REC_HDR + len ? (long)(DP_TLS_REC_HDR + len) : 0;
 }
 
-long dp_tls_rec_seal(dp_tls_rec_t *r, uint8_t type, const struct iovec *iov, int iovcnt, size_t total, uint8_t *out)
+long dp_tls_rec_seal(dp_tls_rec_t *r, uint8_t type, const struct iovec *iov, int iovcnt, size_t total,
+                     uint8_t *out)
 {
     if (total > DP_TLS_REC_PLAIN_MAX)
         return -DP_TLS_AD_INTERNAL_ERROR;
@@ -283,7 +287,8 @@ long dp_tls_rec_open(dp_tls_rec_t *r, const uint8_t *rec, size_t rec_len, uint8_
     if (c == NULL || EVP_CipherUpdate(c, NULL, &n, rec, DP_TLS_REC_HDR) != 1)
         return -DP_TLS_AD_INTERNAL_ERROR;
     if (EVP_CipherUpdate(c, out, &n, rec + DP_TLS_REC_HDR, (int)clen) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, DP_TLS_REC_TAG, (void *)(rec + DP_TLS_REC_HDR + clen)) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, DP_TLS_REC_TAG,
+                            (void *)(rec + DP_TLS_REC_HDR + clen)) != 1 ||
         EVP_CipherFinal_ex(c, out + n, &f) != 1 || (size_t)(n + f) != clen) {
         OPENSSL_cleanse(out, clen); /* nothing unauthenticated stays behind */
         return -DP_TLS_AD_BAD_RECORD_MAC;

@@ -20,8 +20,8 @@
 
 #define DP_TLS_REC_HDR 5
 #define DP_TLS_REC_TAG 16
-#define DP_TLS_REC_PLAIN_MAX 16384                          /* 2^14 */
-#define DP_TLS_REC_BODY_MAX (DP_TLS_REC_PLAIN_MAX + 256)    /* 2^14 + 256 */
+#define DP_TLS_REC_PLAIN_MAX 16384                                /* 2^14 */
+#define DP_TLS_REC_BODY_MAX (DP_TLS_REC_PLAIN_MAX + 256)          /* 2^14 + 256 */
 #define DP_TLS_REC_OVERHEAD (DP_TLS_REC_HDR + 1 + DP_TLS_REC_TAG) /* what we add to a record we seal */
 #define DP_TLS_REC_MAX (DP_TLS_REC_HDR + DP_TLS_REC_BODY_MAX)
 
@@ -87,7 +87,8 @@ long dp_tls_rec_complete(const uint8_t *p, size_t n);
  * as one record of content type `type` into out (room for total +
  * DP_TLS_REC_OVERHEAD) and advances the write sequence. Returns the
  * record's length, or -DP_TLS_AD_INTERNAL_ERROR. */
-long dp_tls_rec_seal(dp_tls_rec_t *r, uint8_t type, const struct iovec *iov, int iovcnt, size_t total, uint8_t *out);
+long dp_tls_rec_seal(dp_tls_rec_t *r, uint8_t type, const struct iovec *iov, int iovcnt, size_t total,
+                     uint8_t *out);
 
 /* Opens the complete record at rec (rec_len bytes, as returned by
  * dp_tls_rec_complete()) into out, which may be rec + DP_TLS_REC_HDR (in

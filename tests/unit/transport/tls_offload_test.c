@@ -24,18 +24,16 @@
 #include "tests/unit/test.h"
 #include "tests/unit/transport/testdata.h"
 
-
 static dp_loop_t L;
 static dp_tls_ctx_t *S;
-
 
 /* ---- the server: an echo ---- */
 
 typedef struct srv {
     dp_sock_t *s;
-    int done, err;  /* handshake finished, read end or error seen */
+    int done, err; /* handshake finished, read end or error seen */
     size_t echoed;
-    int sink;       /* take the bytes without echoing them */
+    int sink; /* take the bytes without echoing them */
 } srv_t;
 
 static srv_t V;
@@ -43,7 +41,7 @@ static srv_t V;
 static void srv_read(dp_sock_t *s, int err)
 {
     if (err) {
-        V.err = err; /* DP_ECLOSED: the end, orderly or not */
+        V.err = err;         /* DP_ECLOSED: the end, orderly or not */
         dp_sock_shutdown(s); /* our close_notify, if the connection still stands */
         dp_sock_read_stop(s);
         return;
@@ -77,32 +75,32 @@ static void pump(void)
 }
 
 /* Runs op until it succeeds (1) or fails for good (-1). */
-#define PUMP(cl, expr)                                                                                 \
-    ({                                                                                                 \
-        int r_ = -1;                                                                                   \
-        for (int i_ = 0; i_ < 200000; i_++) {                                                          \
-            ERR_clear_error();                                                                         \
-            int v_ = (expr);                                                                           \
-            if (v_ > 0) {                                                                              \
-                r_ = 1;                                                                                \
-                break;                                                                                 \
-            }                                                                                          \
-            int e_ = SSL_get_error((cl)->ssl, v_);                                                     \
-            if (e_ != SSL_ERROR_WANT_READ && e_ != SSL_ERROR_WANT_WRITE)                               \
-                break;                                                                                 \
-            pump();                                                                                    \
-            if (i_ > 100)                                                                              \
-                usleep(50);                                                                            \
-        }                                                                                              \
-        r_;                                                                                            \
+#define PUMP(cl, expr)                                                                                       \
+    ({                                                                                                       \
+        int r_ = -1;                                                                                         \
+        for (int i_ = 0; i_ < 200000; i_++) {                                                                \
+            ERR_clear_error();                                                                               \
+            int v_ = (expr);                                                                                 \
+            if (v_ > 0) {                                                                                    \
+                r_ = 1;                                                                                      \
+                break;                                                                                       \
+            }                                                                                                \
+            int e_ = SSL_get_error((cl)->ssl, v_);                                                           \
+            if (e_ != SSL_ERROR_WANT_READ && e_ != SSL_ERROR_WANT_WRITE)                                     \
+                break;                                                                                       \
+            pump();                                                                                          \
+            if (i_ > 100)                                                                                    \
+                usleep(50);                                                                                  \
+        }                                                                                                    \
+        r_;                                                                                                  \
     })
 
 /* How the client is made: all zero is TLS 1.3 with OpenSSL's defaults. */
 typedef struct cli_opts {
     const char *suites;
-    int padding; /* block padding of the client's records */
-    int version; /* the only version offered; 0: TLS 1.3 */
-    int mfl;     /* a max_fragment_length to ask for (TLSEXT_max_fragment_length_*) */
+    int padding;          /* block padding of the client's records */
+    int version;          /* the only version offered; 0: TLS 1.3 */
+    int mfl;              /* a max_fragment_length to ask for (TLSEXT_max_fragment_length_*) */
     SSL_SESSION *session; /* to resume */
 } cli_opts_t;
 
