@@ -495,6 +495,12 @@ static void gen_request_id(dp_stream_t *s)
     dp_headers_set(&s->req_headers, DP_SLICE_LIT("x-request-id"), s->request_id);
 }
 
+/* Expect is answered here (100-continue), never forwarded. */
+static bool hop_or_expect(dp_slice_t n)
+{
+    return dp_headers_hop_by_hop(n) || (n.len == 6 && memcmp(n.base, "expect", 6) == 0);
+}
+
 /* Hop-by-hop headers never cross the proxy (RFC 9110 7.6.1): the fixed set
  * plus every header named in Connection. */
 static void strip_hop_by_hop(dp_headers_t *h)
@@ -526,13 +532,7 @@ static void strip_hop_by_hop(dp_headers_t *h)
     /* TE: only "trailers" crosses (gRPC needs it), as Envoy does */
     const dp_slice_t *te = dp_headers_get(h, "te", 2);
     bool te_trailers = te && te->len == 8 && strncasecmp(te->base, "trailers", 8) == 0;
-    static const struct {
-        const char *n;
-        size_t l;
-    } hop[] = {{"connection", 10}, {"keep-alive", 10}, {"proxy-connection", 16}, {"transfer-encoding", 17},
-               {"upgrade", 7},     {"te", 2},          {"expect", 6}};
-    for (size_t i = 0; i < DP_ARRAY_SIZE(hop); i++)
-        dp_headers_remove(h, hop[i].n, hop[i].l);
+    dp_headers_remove_if(h, hop_or_expect);
     if (te_trailers)
         dp_headers_add(h, DP_SLICE_LIT("te"), DP_SLICE_LIT("trailers"));
 }

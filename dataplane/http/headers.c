@@ -73,6 +73,39 @@ size_t dp_headers_remove(dp_headers_t *h, const char *name, size_t len)
     return remove_from(h, name, len, 0, NULL);
 }
 
+size_t dp_headers_remove_if(dp_headers_t *h, bool (*drop)(dp_slice_t name))
+{
+    size_t w = 0;
+    for (size_t r = 0; r < h->n; r++) {
+        if (drop(h->v[r].name))
+            continue;
+        if (w != r)
+            h->v[w] = h->v[r];
+        w++;
+    }
+    size_t removed = h->n - w;
+    h->n = w;
+    return removed;
+}
+
+bool dp_headers_hop_by_hop(dp_slice_t n)
+{
+    switch (n.len) {
+    case 2:
+        return memcmp(n.base, "te", 2) == 0;
+    case 7:
+        return memcmp(n.base, "upgrade", 7) == 0;
+    case 10:
+        return memcmp(n.base, "connection", 10) == 0 || memcmp(n.base, "keep-alive", 10) == 0;
+    case 16:
+        return memcmp(n.base, "proxy-connection", 16) == 0;
+    case 17:
+        return memcmp(n.base, "transfer-encoding", 17) == 0;
+    default:
+        return false;
+    }
+}
+
 static void set_tracked(dp_headers_t *h, dp_slice_t name, dp_slice_t value, size_t *base)
 {
     long i = dp_headers_find(h, name.base, name.len, 0);

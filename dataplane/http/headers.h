@@ -13,6 +13,7 @@
 #ifndef DP_HTTP_HEADERS_H
 #define DP_HTTP_HEADERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dataplane/core/common.h"
@@ -49,6 +50,17 @@ size_t dp_headers_remove(dp_headers_t *h, const char *name, size_t len);
 /* Overwrites: the first entry named `name` takes `value` in place and any
  * later ones are removed; appends when the name is absent. */
 void dp_headers_set(dp_headers_t *h, dp_slice_t name, dp_slice_t value);
+
+/* Removes every entry whose name `drop` says, keeping the order of the
+ * others. Returns how many were removed. */
+size_t dp_headers_remove_if(dp_headers_t *h, bool (*drop)(dp_slice_t name));
+
+/* The connection-specific ("hop-by-hop") fields of RFC 9110 7.6.1 that
+ * never cross a proxy and never appear in HTTP/2 (RFC 9113 8.2.2):
+ * connection, keep-alive, proxy-connection, transfer-encoding, upgrade,
+ * te. `name` is lowercase. TE: trailers is the one value that may cross
+ * (gRPC); callers that let it through check for it. */
+bool dp_headers_hop_by_hop(dp_slice_t name);
 
 /* Empties the list, keeping its array for reuse. */
 static inline void dp_headers_clear(dp_headers_t *h)

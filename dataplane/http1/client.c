@@ -354,17 +354,14 @@ static void put(dp_buf_t *b, const char *p, size_t n)
     dp_buf_append(b, p, n);
 }
 
-/* Connection-specific headers never go upstream whatever the HCM left. */
+/* Connection-specific headers never go upstream whatever the HCM left
+ * (TE passes: the HCM leaves only "trailers"); content-length is ours to
+ * write from the body's framing. */
 static bool hop_by_hop(dp_slice_t n)
 {
-    switch (n.len) {
-    case 7: return memcmp(n.base, "upgrade", 7) == 0;
-    case 10: return memcmp(n.base, "connection", 10) == 0 || memcmp(n.base, "keep-alive", 10) == 0;
-    case 14: return memcmp(n.base, "content-length", 14) == 0;
-    case 16: return memcmp(n.base, "proxy-connection", 16) == 0;
-    case 17: return memcmp(n.base, "transfer-encoding", 17) == 0;
-    default: return false;
-    }
+    if (n.len == 2 && memcmp(n.base, "te", 2) == 0)
+        return false;
+    return dp_headers_hop_by_hop(n) || (n.len == 14 && memcmp(n.base, "content-length", 14) == 0);
 }
 
 static void h1_send_head(dp_upstream_stream_t *st, const dp_upstream_head_t *h)

@@ -618,26 +618,15 @@ static dp_upstream_stream_t *h2_bind(dp_upconn_t *uc, const dp_upstream_cbs_t *c
     return &st->super;
 }
 
+/* What a request to an HTTP/2 upstream leaves out: the hop-by-hop fields
+ * (TE: trailers crosses), host (:authority says it) and content-length
+ * (the frames do). */
 static bool connection_specific(dp_slice_t n, dp_slice_t v)
 {
-    switch (n.len) {
-    case 2:
-        return memcmp(n.base, "te", 2) == 0 && !(v.len == 8 && memcmp(v.base, "trailers", 8) == 0);
-    case 4:
-        return memcmp(n.base, "host", 4) == 0;
-    case 7:
-        return memcmp(n.base, "upgrade", 7) == 0;
-    case 10:
-        return memcmp(n.base, "connection", 10) == 0 || memcmp(n.base, "keep-alive", 10) == 0;
-    case 14:
-        return memcmp(n.base, "content-length", 14) == 0;
-    case 16:
-        return memcmp(n.base, "proxy-connection", 16) == 0;
-    case 17:
-        return memcmp(n.base, "transfer-encoding", 17) == 0;
-    default:
-        return false;
-    }
+    if (n.len == 2 && memcmp(n.base, "te", 2) == 0)
+        return !(v.len == 8 && memcmp(v.base, "trailers", 8) == 0);
+    return dp_headers_hop_by_hop(n) || (n.len == 4 && memcmp(n.base, "host", 4) == 0) ||
+           (n.len == 14 && memcmp(n.base, "content-length", 14) == 0);
 }
 
 static nghttp2_nv nv_of(dp_slice_t n, dp_slice_t v)

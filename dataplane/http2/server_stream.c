@@ -371,27 +371,6 @@ static dp_h2_stream_t *h2s_of(dp_stream_t *s)
     return s->codec;
 }
 
-/* RFC 9113 8.2.2: connection-specific fields never appear in HTTP/2 (and
- * nghttp2 clients treat a response carrying one as malformed). TE means
- * nothing in a response. */
-static bool connection_specific(dp_slice_t n)
-{
-    switch (n.len) {
-    case 2:
-        return memcmp(n.base, "te", 2) == 0;
-    case 7:
-        return memcmp(n.base, "upgrade", 7) == 0;
-    case 10:
-        return memcmp(n.base, "connection", 10) == 0 || memcmp(n.base, "keep-alive", 10) == 0;
-    case 16:
-        return memcmp(n.base, "proxy-connection", 16) == 0;
-    case 17:
-        return memcmp(n.base, "transfer-encoding", 17) == 0;
-    default:
-        return false;
-    }
-}
-
 /* The name as HTTP/2 requires it: lowercase (copied only if needed). */
 static const char *lower_name(dp_stream_t *s, dp_slice_t n)
 {
@@ -420,7 +399,10 @@ static nghttp2_nv *headers_nv(dp_stream_t *s, const dp_headers_t *h, size_t rese
     size_t k = reserve;
     for (size_t i = 0; i < h->n; i++) {
         dp_slice_t name = h->v[i].name;
-        if (name.len == 0 || name.base[0] == ':' || connection_specific(name))
+        /* RFC 9113 8.2.2: connection-specific fields never appear in
+         * HTTP/2 (nghttp2 clients treat a response with one as malformed);
+         * TE means nothing in a response */
+        if (name.len == 0 || name.base[0] == ':' || dp_headers_hop_by_hop(name))
             continue;
         if (drop_cl && name.len == 14 && strncasecmp(name.base, "content-length", 14) == 0)
             continue;

@@ -151,9 +151,37 @@ static void test_mutations(void)
     dp_headers_free(&h);
 }
 
+static bool drop_b(dp_slice_t n)
+{
+    return n.len == 1 && n.base[0] == 'b';
+}
+
+/* The hop-by-hop set (RFC 9110 7.6.1), and removal by predicate. */
+static void test_hop_by_hop(void)
+{
+    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                                      "upgrade", "te"};
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        CHECK(dp_headers_hop_by_hop((dp_slice_t){(char *)hop[i], strlen(hop[i])}));
+    static const char *const end_to_end[] = {"host", "content-length", "trailer", "expect", "t", "tex",
+                                             "connectio", "keep-alive2", "x-upgrade", ""};
+    for (size_t i = 0; i < sizeof(end_to_end) / sizeof(end_to_end[0]); i++)
+        CHECK(!dp_headers_hop_by_hop((dp_slice_t){(char *)end_to_end[i], strlen(end_to_end[i])}));
+
+    dp_headers_t h = {0};
+    base_headers(&h);
+    dp_headers_add(&h, S("c"), S("3"));
+    dp_headers_add(&h, S("b"), S("4"));
+    CHECK_INT(dp_headers_remove_if(&h, drop_b), 3);
+    CHECK_STR(dump(&h), "a=1;c=3");
+    CHECK_INT(dp_headers_remove_if(&h, drop_b), 0);
+    dp_headers_free(&h);
+}
+
 int main(void)
 {
     test_list_ops();
     test_mutations();
+    test_hop_by_hop();
     TEST_DONE();
 }
