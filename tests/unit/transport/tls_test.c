@@ -539,6 +539,9 @@ static void test_client_cert(void)
     CHECK(connect_pair(&cn, req, NULL, NULL, with, NULL));
     CHECK_STR(dp_tls_peer_subject(cn.srv.s), "CN=client.example.com,O=dp test");
     CHECK(ping(&cn, "mtls"));
+    /* handed over to our record layer, the subject is still known */
+    CHECK(dp_tls_handed_over(cn.srv.s));
+    CHECK_STR(dp_tls_peer_subject(cn.srv.s), "CN=client.example.com,O=dp test");
     conn_close(&cn);
     /* TLS 1.3: the client finishes before the server checks; the server
      * refuses, and the client sees the alert on its first read */
