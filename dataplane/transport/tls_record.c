@@ -294,14 +294,15 @@ long dp_tls_rec_open(dp_tls_rec_t *r, const uint8_t *rec, size_t rec_len, uint8_
         return -DP_TLS_AD_BAD_RECORD_MAC;
     }
     r->rd.seq++;
-    /* TLSInnerPlaintext: content | type | zeros (RFC 8446 5.4) */
+    /* TLSInnerPlaintext: content | type | zeros (RFC 8446 5.4), padding
+     * included at most 2^14 + 1 bytes */
+    if (clen > DP_TLS_REC_PLAIN_MAX + 1)
+        return -DP_TLS_AD_RECORD_OVERFLOW;
     size_t i = clen;
     while (i > 0 && out[i - 1] == 0)
         i--;
     if (i == 0)
         return -DP_TLS_AD_UNEXPECTED_MESSAGE;
     *type = out[i - 1];
-    if (i - 1 > DP_TLS_REC_PLAIN_MAX)
-        return -DP_TLS_AD_RECORD_OVERFLOW;
     return (long)(i - 1);
 }
