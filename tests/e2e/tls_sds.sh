@@ -8,7 +8,8 @@
 # openssl s_client shows the right certificate for each name; a name no
 # chain serves fails the handshake (no_filter_chain_match); ALPN picks h2
 # or http/1.1; curl --cacert gets 200 from the upstream over HTTPS with
-# either protocol.
+# either protocol; KeyUpdates from s_client in the middle of a
+# connection are followed.
 # Then SDS over ADS: a static listener whose certificate comes from a
 # management server (sds_server.py: control-stub does not serve Secrets
 # yet) warms until it arrives; a new version rotates it while a connection
@@ -151,6 +152,19 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LISTEN_PORT/pla
 expect_eq "plaintext on the same port: the default chain" "$code" "200"
 expect_eq "each chain has its HCM (stats by stat_prefix)" \
     "$(stat http.wildcard.downstream_rq_total) $(stat http.plain.downstream_rq_total)" "2 1"
+
+# One keep-alive connection, three requests, with KeyUpdates from the
+# client between them (one asking for ours, one not): by then the
+# connection runs on our TLS 1.3 record layer (docs/tls.md), which must
+# follow the client's new keys and answer with its own.
+out=$( (printf 'GET /k1 HTTP/1.1\nHost: %s\n\n' "$H"; sleep 0.5; printf 'K\n'; sleep 0.3
+        printf 'GET /k2 HTTP/1.1\nHost: %s\n\n' "$H"; sleep 0.5; printf 'k\n'; sleep 0.3
+        printf 'GET /k3 HTTP/1.1\nHost: %s\n\n' "$H"; sleep 0.5) |
+    timeout 10 openssl s_client -connect "127.0.0.1:$LISTEN_PORT" -servername "$H" -tls1_3 -alpn http/1.1 \
+        -crlf 2>&1 | tr -d '\000')
+expect_eq "TLS 1.3 KeyUpdates both ways: all three answered" "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 200')" "3"
+expect_eq "TLS 1.3 KeyUpdates both ways: two sent" "$(printf '%s\n' "$out" | grep -c '^KEYUPDATE')" "2"
+expect_not_contains "TLS 1.3 KeyUpdates both ways: no alert" "$out" "alert"
 
 dump=$(curl -s "http://127.0.0.1:$ADMIN_PORT/config_dump?resource=static_secrets")
 expect_contains "config_dump lists the static secret" "$dump" '"name": "node_wildcard"'
