@@ -82,8 +82,15 @@ dp_listener_stats_t *dp_listener_stats_get(const char *a)
     s->cx_total = dp_stats_counterf("listener.%s.downstream_cx_total", a);
     s->cx_active = dp_stats_gaugef("listener.%s.downstream_cx_active", a);
     s->cx_destroy = dp_stats_counterf("listener.%s.downstream_cx_destroy", a);
+    s->no_filter_chain_match = dp_stats_counterf("listener.%s.no_filter_chain_match", a);
+    s->ssl_handshake = dp_stats_counterf("listener.%s.ssl.handshake", a);
+    s->ssl_connection_error = dp_stats_counterf("listener.%s.ssl.connection_error", a);
+    s->ssl_session_reused = dp_stats_counterf("listener.%s.ssl.session_reused", a);
+    s->ssl_no_certificate = dp_stats_counterf("listener.%s.ssl.no_certificate", a);
+    char *name = dp_xstrdup(a);
+    s->name = name;
     lst_stats = dp_xrealloc(lst_stats, (n_lst_stats + 1) * sizeof(*lst_stats));
-    lst_stats[n_lst_stats++] = (named_stats_t){dp_xstrdup(a), s};
+    lst_stats[n_lst_stats++] = (named_stats_t){name, s};
     pthread_mutex_unlock(&stats_lock);
     return s;
 }

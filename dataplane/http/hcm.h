@@ -15,9 +15,12 @@ typedef struct dp_hcm_stats {
     dp_stat_t *rq_timeout, *rq_idle_timeout, *rq_header_timeout, *rs_too_large;
 } dp_hcm_stats_t;
 
-/* listener.<address>.* */
+/* listener.<address>.* (Envoy's listener stats), with the TLS ones under
+ * listener.<address>.ssl.* (versions.<v> and ciphers.<c> made on use) */
 typedef struct dp_listener_stats {
-    dp_stat_t *cx_total, *cx_active, *cx_destroy;
+    const char *name; /* <address>: "127.0.0.1_10000" */
+    dp_stat_t *cx_total, *cx_active, *cx_destroy, *no_filter_chain_match;
+    dp_stat_t *ssl_handshake, *ssl_connection_error, *ssl_session_reused, *ssl_no_certificate;
 } dp_listener_stats_t;
 
 /* The stats of a stat prefix / listener address, created on first use and

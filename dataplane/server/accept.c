@@ -93,7 +93,8 @@ const dp_filter_chain_t *dp_filter_chain_select(const dp_listener_cfg_t *l, cons
         int rt = transport_rank(fc, tls), ra = alpn_rank(fc, alpn, alpn_len);
         if (rs == 0 || rt == 0 || ra == 0)
             continue;
-        if (best == NULL || rs > best_sni || (rs == best_sni && (rt > best_tp || (rt == best_tp && ra > best_alpn)))) {
+        if (best == NULL || rs > best_sni ||
+            (rs == best_sni && (rt > best_tp || (rt == best_tp && ra > best_alpn)))) {
             best = fc;
             best_sni = rs;
             best_tp = rt;
@@ -122,12 +123,24 @@ typedef struct pending {
 
 static void no_chain(const dp_listener_cfg_t *l)
 {
-    char name[sizeof(l->addr_str)];
-    size_t k = 0;
-    for (; l->addr_str[k] && k + 1 < sizeof(name); k++)
-        name[k] = l->addr_str[k] == ':' ? '_' : l->addr_str[k];
-    name[k] = '\0';
-    dp_stat_inc(dp_stats_counterf("listener.%s.no_filter_chain_match", name));
+    dp_stat_inc(dp_listener_stats_of(l)->no_filter_chain_match);
+}
+
+/* Envoy's listener.<address>.ssl.* of a finished handshake */
+static void count_tls(const dp_listener_cfg_t *l, const dp_sock_t *sock, int err)
+{
+    dp_listener_stats_t *ls = dp_listener_stats_of(l);
+    if (err != 0) {
+        dp_stat_inc(ls->ssl_connection_error);
+        return;
+    }
+    dp_stat_inc(ls->ssl_handshake);
+    if (dp_tls_resumed(sock))
+        dp_stat_inc(ls->ssl_session_reused);
+    if (!dp_tls_peer_cert(sock))
+        dp_stat_inc(ls->ssl_no_certificate);
+    dp_stat_inc(dp_stats_counterf("listener.%s.ssl.versions.%s", ls->name, dp_tls_version(sock)));
+    dp_stat_inc(dp_stats_counterf("listener.%s.ssl.ciphers.%s", ls->name, dp_tls_cipher(sock)));
 }
 
 static void pending_free(pending_t *p, bool close_conn)
@@ -150,7 +163,8 @@ static void pending_free(pending_t *p, bool close_conn)
     dp_loop_defer_free(&p->w->loop, p);
 }
 
-static void attach(dp_worker_t *w, dp_listener_cfg_t *l, const dp_filter_chain_t *fc, dp_sock_t *sock, bool h2)
+static void attach(dp_worker_t *w, dp_listener_cfg_t *l, const dp_filter_chain_t *fc, dp_sock_t *sock,
+                   bool h2)
 {
     sock->on_read = NULL;
     sock->data = NULL;
@@ -219,7 +233,8 @@ static void pick_codec(pending_t *p, const char *alpn)
     }
 }
 
-static dp_tls_ctx_t *on_select(void *arg, const char *sni, const uint8_t *alpn, size_t alpn_len, void **chosen)
+static dp_tls_ctx_t *on_select(void *arg, const char *sni, const uint8_t *alpn, size_t alpn_len,
+                               void **chosen)
 {
     pending_t *p = arg;
     const dp_filter_chain_t *fc = dp_filter_chain_select(p->l, sni, true, alpn, alpn_len);
@@ -234,6 +249,8 @@ static dp_tls_ctx_t *on_select(void *arg, const char *sni, const uint8_t *alpn, 
 static void on_tls_done(dp_sock_t *sock, int err, void *chosen)
 {
     pending_t *p = sock->data;
+    if (chosen != NULL) /* no chain: no_filter_chain_match only, as Envoy (no TLS there) */
+        count_tls(p->l, sock, err);
     if (err != 0 || chosen == NULL) {
         DP_DEBUG("listener %s: TLS handshake failed", p->l->name);
         pending_free(p, true);

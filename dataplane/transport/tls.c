@@ -175,6 +175,10 @@ static void hs_done(dp_sock_t *s, tls_conn_t *t, int err)
         unsigned n = 0;
         SSL_get0_alpn_selected(t->ssl, &p, &n);
         t->alpn = n ? find_alpn(dp_tls__ctx_of(SSL_get_SSL_CTX(t->ssl)), p, n) : "";
+        /* what the hand-over would otherwise take along with the SSL */
+        const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
+        t->cipher = c ? SSL_CIPHER_get_name(c) : ""; /* Envoy's (BoringSSL's) names */
+        t->peer_cert = SSL_get0_peer_certificate(t->ssl) != NULL;
         /* a client's first data may have come with its Finished */
         s->transport_buffered = SSL_has_pending(t->ssl) != 0;
         if (!s->transport_buffered)
@@ -237,6 +241,7 @@ static tls_conn_t *start(dp_sock_t *s, dp_tls_ctx_t *c, dp_tls_done_cb on_done)
     t->sock = s;
     t->on_done = on_done;
     t->alpn = "";
+    t->cipher = "";
     t->handshaking = 1;
     SSL_set_app_data(ssl, t);
     /* the fd is already in epoll (the socket's own watcher, or the
@@ -477,6 +482,18 @@ bool dp_tls_resumed(const dp_sock_t *s)
     if (t == NULL || t->handshaking)
         return false;
     return t->ssl ? SSL_session_reused(t->ssl) == 1 : t->resumed;
+}
+
+bool dp_tls_peer_cert(const dp_sock_t *s)
+{
+    tls_conn_t *t = conn_of(s);
+    return t && !t->handshaking && t->peer_cert;
+}
+
+const char *dp_tls_cipher(const dp_sock_t *s)
+{
+    tls_conn_t *t = conn_of(s);
+    return t && !t->handshaking ? t->cipher : "";
 }
 
 bool dp_tls_handed_over(const dp_sock_t *s)

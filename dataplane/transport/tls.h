@@ -99,7 +99,8 @@ typedef void (*dp_tls_done_cb)(dp_sock_t *s, int err, void *chosen);
 /* Starts the server handshake on an accepted raw socket. `initial` is the
  * context used until the select callback (if any) picks one. The socket's
  * on_read is taken over until on_done. */
-int dp_tls_accept(dp_sock_t *s, dp_tls_ctx_t *initial, dp_tls_select_cb select, void *arg, dp_tls_done_cb on_done);
+int dp_tls_accept(dp_sock_t *s, dp_tls_ctx_t *initial, dp_tls_select_cb select, void *arg,
+                  dp_tls_done_cb on_done);
 /* Starts the client handshake on a connected socket, with SNI `sni`
  * (NULL: none). */
 int dp_tls_connect(dp_sock_t *s, dp_tls_ctx_t *ctx, const char *sni, dp_tls_done_cb on_done);
@@ -113,6 +114,11 @@ const char *dp_tls_version(const dp_sock_t *s);
 bool dp_tls_resumed(const dp_sock_t *s);
 /* The peer certificate's subject (client certs), or NULL. */
 const char *dp_tls_peer_subject(const dp_sock_t *s);
+/* Whether the peer presented a certificate; the negotiated cipher's name
+ * ("TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"; "" before
+ * the handshake). */
+bool dp_tls_peer_cert(const dp_sock_t *s);
+const char *dp_tls_cipher(const dp_sock_t *s);
 /* Whether the connection runs on our TLS 1.3 record layer (server
  * connections are handed over from OpenSSL at their first idle moment,
  * freeing the SSL object; tls_offload.c). */

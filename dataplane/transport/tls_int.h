@@ -55,9 +55,10 @@ typedef struct tls_conn {
     void *arg;
     void *chosen;
     dp_tls_done_cb on_done;
-    char *sni;        /* server: what the client sent, lowercase; client: what we sent */
-    char *subject;    /* peer certificate subject, computed when asked (or at the hand-over) */
-    const char *alpn; /* negotiated: one of the context's alpn_names, or "" */
+    char *sni;          /* server: what the client sent, lowercase; client: what we sent */
+    char *subject;      /* peer certificate subject, computed when asked (or at the hand-over) */
+    const char *alpn;   /* negotiated: one of the context's alpn_names, or "" */
+    const char *cipher; /* negotiated (OpenSSL's static name), or "" */
     /* Before the hand-over: the traffic secrets the keylog callback gave
      * (rd/wr.secret, hash_len) and the records counted under them since
      * each side's Finished (rd/wr.seq). After: the record layer. */
@@ -78,8 +79,9 @@ typedef struct tls_conn {
      * went by, something we do not follow happened (no hand-over), a
      * write OpenSSL still holds */
     unsigned rd_secret : 1, wr_secret : 1, rd_app : 1, wr_app : 1, no_handover : 1, wr_blocked : 1;
-    unsigned resumed : 1; /* after the hand-over: SSL_session_reused() */
-    unsigned need_ku : 1; /* the peer asked for a KeyUpdate: ours goes before our next record */
+    unsigned resumed : 1;   /* after the hand-over: SSL_session_reused() */
+    unsigned need_ku : 1;   /* the peer asked for a KeyUpdate: ours goes before our next record */
+    unsigned peer_cert : 1; /* the peer presented a certificate */
 } tls_conn_t;
 
 /* Hand-over to tls_offload.c's record layer (on by default; tests turn

@@ -155,7 +155,7 @@ bool dp_tls__handover(dp_sock_t *s, tls_conn_t *t)
         return false;
     }
     /* what the SSL object answered, kept */
-    if (SSL_get0_peer_certificate(ssl) != NULL)
+    if (t->peer_cert)
         (void)dp_tls_peer_subject(s);
     t->resumed = SSL_session_reused(ssl) == 1;
     t->ctx = dp_tls_ctx_ref(dp_tls__ctx_of(SSL_get_SSL_CTX(ssl)));

@@ -124,6 +124,12 @@ expect_not_contains "no chain for that name: no certificate" "$out" "subject="
 expect_contains "no chain for that name: the handshake fails" "$out" "alert"
 after=$(stat "listener.127.0.0.1_$LISTEN_PORT.no_filter_chain_match")
 expect_eq "listener no_filter_chain_match counts it" "$(( ${after:-0} - ${before:-0} ))" "1"
+expect_eq "but not as ssl.connection_error (no chain, no TLS)" \
+    "$(stat "listener.127.0.0.1_$LISTEN_PORT.ssl.connection_error")" "0"
+out=$(timeout 10 openssl s_client -connect "127.0.0.1:$LISTEN_PORT" -servername a.node-us.example.test -tls1_3 \
+    -ciphersuites TLS_AES_128_CCM_8_SHA256 </dev/null 2>&1)
+expect_contains "a TLS 1.3 suite the chain does not take: handshake failure" "$out" "alert handshake failure"
+expect_eq "ssl.connection_error counts it" "$(stat "listener.127.0.0.1_$LISTEN_PORT.ssl.connection_error")" "1"
 
 out=$(s_client a.node-us.example.test h2,http/1.1)
 expect_contains "ALPN h2 when offered first" "$out" "ALPN protocol: h2"
@@ -165,6 +171,13 @@ out=$( (printf 'GET /k1 HTTP/1.1\nHost: %s\n\n' "$H"; sleep 0.5; printf 'K\n'; s
 expect_eq "TLS 1.3 KeyUpdates both ways: all three answered" "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 200')" "3"
 expect_eq "TLS 1.3 KeyUpdates both ways: two sent" "$(printf '%s\n' "$out" | grep -c '^KEYUPDATE')" "2"
 expect_not_contains "TLS 1.3 KeyUpdates both ways: no alert" "$out" "alert"
+# Envoy's listener TLS stats (listener.<address>.ssl.*)
+L="listener.127.0.0.1_$LISTEN_PORT.ssl"
+hs=$(stat "$L.handshake")
+expect_eq "ssl.handshake counts every handshake, ssl.no_certificate those without a client certificate" \
+    "$(( hs > 5 )) $(stat "$L.no_certificate")" "1 $hs"
+expect_eq "ssl.versions / ssl.ciphers: per version and cipher" \
+    "$(( $(stat "$L.versions.TLSv1.3") + 0 > 0 )) $(( $(stat "$L.ciphers.TLS_AES_128_GCM_SHA256") + 0 > 0 ))" "1 1"
 
 dump=$(curl -s "http://127.0.0.1:$ADMIN_PORT/config_dump?resource=static_secrets")
 expect_contains "config_dump lists the static secret" "$dump" '"name": "node_wildcard"'

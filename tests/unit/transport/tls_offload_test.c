@@ -196,6 +196,8 @@ static void test_suites(void)
         CHECK(echo(&c, "hello") == 0);
         CHECK(dp_tls_handed_over(V.s));
         CHECK_STR(dp_tls_version(V.s), "TLSv1.3");
+        CHECK_STR(dp_tls_cipher(V.s), suites[i]);
+        CHECK(!dp_tls_peer_cert(V.s));
         CHECK(echo(&c, "and again, on our record layer") == 0);
         CHECK(echo(&c, "third") == 0);
         cli_close(&c);

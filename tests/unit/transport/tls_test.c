@@ -541,6 +541,7 @@ static void test_client_cert(void)
     CHECK(ping(&cn, "mtls"));
     /* handed over to our record layer, the subject is still known */
     CHECK(dp_tls_handed_over(cn.srv.s));
+    CHECK(dp_tls_peer_cert(cn.srv.s) && dp_tls_peer_cert(cn.cli.s)); /* the client saw the server's */
     CHECK_STR(dp_tls_peer_subject(cn.srv.s), "CN=client.example.com,O=dp test");
     conn_close(&cn);
     /* TLS 1.3: the client finishes before the server checks; the server
