@@ -5,7 +5,7 @@
  * SSL object, two cipher contexts, the session, ...), with no way to shed
  * it but freeing the SSL; kernel TLS would take the record layer, but the
  * kernels we run on lack the `tls` module. After the hand-over an idle
- * connection holds ~300 bytes of TLS state (docs/tls.md).
+ * connection holds ~420 bytes of TLS state (docs/tls.md).
  *
  * What the record layer needs, OpenSSL tells through public callbacks:
  *  - the keylog callback gives both application traffic secrets
