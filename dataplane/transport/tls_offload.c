@@ -192,17 +192,22 @@ static int send_pending(dp_sock_t *s, tls_conn_t *t)
     return 0;
 }
 
-/* A fatal alert, best effort (nothing may be queued before it), and the
- * connection is done. */
+/* An alert record, best effort: nothing may be queued before it, and it
+ * fits in the kernel's buffer or is lost. */
+static void send_alert(dp_sock_t *s, tls_conn_t *t, uint8_t level, uint8_t desc)
+{
+    uint8_t a[2] = {level, desc};
+    struct iovec v = {a, 2};
+    long n = dp_tls_rec_seal(t->rec, DP_TLS_CT_ALERT, &v, 1, 2, obuf);
+    if (n > 0)
+        (void)send(s->fd, obuf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* A fatal alert, and the connection is done. */
 static void fatal(dp_sock_t *s, tls_conn_t *t, int alert)
 {
-    if (!t->failed && t->wpend == NULL) {
-        uint8_t a[2] = {2, (uint8_t)alert};
-        struct iovec v = {a, 2};
-        long n = dp_tls_rec_seal(t->rec, DP_TLS_CT_ALERT, &v, 1, 2, obuf);
-        if (n > 0)
-            (void)send(s->fd, obuf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    if (!t->failed && t->wpend == NULL)
+        send_alert(s, t, 2, (uint8_t)alert);
     t->failed = 1;
 }
 
@@ -219,21 +224,24 @@ static long seal_key_update(tls_conn_t *t, uint8_t *out)
     return n;
 }
 
-/* The plaintext of iov from (i, off) on, up to max bytes, as at most
- * nv iovecs in v. Returns the bytes taken. */
-static size_t gather(const struct iovec *iov, int iovcnt, int i, size_t off, size_t max, struct iovec *v,
-                     int nv, int *nused)
+/* The plaintext of iov from byte pos on, up to max bytes, as at most nv
+ * iovecs in v. Returns the bytes taken. */
+static size_t gather(const struct iovec *iov, int iovcnt, size_t pos, size_t max, struct iovec *v, int nv,
+                     int *nused)
 {
-    size_t got = 0;
+    size_t got = 0, off = pos;
     int k = 0;
-    for (; i < iovcnt && got < max && k < nv; i++, off = 0) {
-        size_t n = DP_MIN(iov[i].iov_len - off, max - got);
-        if (n == 0)
+    for (int i = 0; i < iovcnt && got < max && k < nv; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
             continue;
+        }
+        size_t n = DP_MIN(iov[i].iov_len - off, max - got);
         v[k].iov_base = (char *)iov[i].iov_base + off;
         v[k].iov_len = n;
         k++;
         got += n;
+        off = 0;
     }
     *nused = k;
     return got;
@@ -260,13 +268,6 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
         done = DP_MIN(t->wpend_plain, total); /* the caller offers the same bytes again */
         t->wpend_plain = 0;
     }
-    /* the cursor: iov[i] at off */
-    int i = 0;
-    size_t off = done;
-    while (i < iovcnt && off >= iov[i].iov_len && (off > 0 || iov[i].iov_len == 0)) {
-        off -= iov[i].iov_len;
-        i++;
-    }
     while (done < total) {
         size_t olen = 0, batch = 0;
         uint32_t ends[OUT_RECORDS + 1],
@@ -286,8 +287,8 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
                olen + DP_TLS_REC_PLAIN_MAX + DP_TLS_REC_OVERHEAD <= OUT_CAP) {
             struct iovec v[16];
             int nv;
-            size_t k = gather(iov, iovcnt, i, off, DP_MIN(total - done - batch, (size_t)DP_TLS_REC_PLAIN_MAX),
-                              v, 16, &nv);
+            size_t k = gather(iov, iovcnt, done + batch,
+                              DP_MIN(total - done - batch, (size_t)DP_TLS_REC_PLAIN_MAX), v, 16, &nv);
             long n = dp_tls_rec_seal(t->rec, DP_TLS_CT_APPDATA, v, nv, k, obuf + olen);
             if (n < 0) {
                 fatal(s, t, (int)-n);
@@ -297,12 +298,6 @@ ssize_t dp_tls__rec_writev(dp_sock_t *s, tls_conn_t *t, const struct iovec *iov,
             batch += k;
             ends[nrec] = (uint32_t)olen;
             plain[nrec++] = (uint32_t)batch;
-            /* advance the cursor by k */
-            off += k;
-            while (i < iovcnt && off >= iov[i].iov_len && i + 1 < iovcnt) {
-                off -= iov[i].iov_len;
-                i++;
-            }
         }
         size_t sent = 0;
         while (sent < olen) {
@@ -343,11 +338,7 @@ void dp_tls__rec_shutdown(dp_sock_t *s, tls_conn_t *t)
 {
     if (t->failed || (t->wpend && send_pending(s, t) != 0))
         return;
-    uint8_t a[2] = {1, DP_TLS_AD_CLOSE_NOTIFY};
-    struct iovec v = {a, 2};
-    long n = dp_tls_rec_seal(t->rec, DP_TLS_CT_ALERT, &v, 1, 2, obuf);
-    if (n > 0)
-        (void)send(s->fd, obuf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    send_alert(s, t, 1, DP_TLS_AD_CLOSE_NOTIFY);
 }
 
 /* ---- reading ---- */

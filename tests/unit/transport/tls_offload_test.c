@@ -252,6 +252,11 @@ static void test_bulk(void)
     }
     CHECK(got == n && memcmp(in, out, n) == 0);
     CHECK(V.err == 0);
+    /* several iovecs in one write, records across their borders (and an
+     * empty one): what the client reads is their concatenation */
+    struct iovec parts[4] = {{out, 20000}, {out + 20000, 0}, {out + 20000, 1}, {out + 20001, 50000}};
+    dp_sock_write(V.s, parts, 4);
+    CHECK(cli_read(&c, in, 70001) == 0 && memcmp(in, out, 70001) == 0);
     free(out);
     free(in);
     cli_close(&c);
