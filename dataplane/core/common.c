@@ -114,6 +114,23 @@ size_t dp_u64tohex(uint64_t v, char *out)
     return n;
 }
 
+/* dotted quad into out (16 bytes at least): what inet_ntop(AF_INET) gives,
+ * without the printf it costs glibc (every request formats its client) */
+static void ip4_format(const struct in_addr *a, char *out)
+{
+    const unsigned char *b = (const unsigned char *)&a->s_addr;
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 bool dp_sockaddr_split(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
 {
     ip[0] = '\0';
@@ -122,7 +139,10 @@ bool dp_sockaddr_split(const struct sockaddr *sa, char *ip, size_t iplen, uint16
         return false;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+        if (iplen >= INET_ADDRSTRLEN)
+            ip4_format(&in->sin_addr, ip);
+        else
+            inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
         *port = ntohs(in->sin_port);
         return true;
     }
