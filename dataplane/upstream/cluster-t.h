@@ -32,6 +32,10 @@ typedef struct dp_endpoint {
     char addr_str[64];    /* "10.0.0.1:8080" for admin/stats only, never in responses */
     uint32_t priority;
     uint32_t locality;    /* index into dp_cluster_cfg_t.localities */
+    /* load_stats.c's counters for this endpoint's (cluster, locality,
+     * priority), found on first use: a cache, not configuration (entries
+     * live as long as the process, an endpoint in one cluster only) */
+    _Atomic(struct ls_entry *) load_entry;
 } dp_endpoint_t;
 
 /* envoy.config.core.v3.Locality of a LocalityLbEndpoints entry (load

@@ -178,6 +178,9 @@ static ls_entry_t *insert_slow(uint64_t h, const ls_key_t *k)
 
 static ls_entry_t *entry_of(const dp_cluster_cfg_t *c, const dp_endpoint_t *ep)
 {
+    ls_entry_t *e = ep ? atomic_load_explicit(&ep->load_entry, memory_order_acquire) : NULL;
+    if (e)
+        return e;
     ls_key_t k = {c->name, "", "", "", ep ? ep->priority : 0};
     if (ep && ep->locality < c->n_localities && c->localities) {
         const dp_locality_t *l = &c->localities[ep->locality];
@@ -186,8 +189,12 @@ static ls_entry_t *entry_of(const dp_cluster_cfg_t *c, const dp_endpoint_t *ep)
         k.sub_zone = l->sub_zone ? l->sub_zone : "";
     }
     uint64_t h = key_hash(&k);
-    ls_entry_t *e = probe(atomic_load_explicit(&g_table, memory_order_acquire), h, &k);
-    return e ? e : insert_slow(h, &k);
+    e = probe(atomic_load_explicit(&g_table, memory_order_acquire), h, &k);
+    if (e == NULL)
+        e = insert_slow(h, &k);
+    if (ep) /* the snapshot is shared and immutable; this field is a cache any thread may fill */
+        atomic_store_explicit(&((dp_endpoint_t *)ep)->load_entry, e, memory_order_release);
+    return e;
 }
 
 void dp_load_stats_issued(const dp_cluster_cfg_t *c, const dp_endpoint_t *ep)
