@@ -12,6 +12,11 @@
 #   tls     h2 over TLS (h2load -c64 -m10, one thread, ECDSA P-256 cert,
 #           TLS 1.3) and full TLS handshakes per second (rounds of h2load
 #           with one request per connection, no resumption)
+#   floor   next to the plain scenario: bench/floor.c, a forwarder with no
+#           HTTP work at all (epoll and io_uring), on the same core: the
+#           least CPU per request a user-space proxy making the same system
+#           calls can cost here, so the most any ratio against nginx and
+#           HAProxy can be on this machine
 # Prints tables and writes JSON to bench/results/.
 #   bench/run.sh [SECONDS]       default 5 s per run, ROUNDS=3 interleaved
 #                                rounds (medians), IDLE=N env
@@ -26,6 +31,7 @@ cmake --build build -j"$(nproc)" --target dataplane >/dev/null
 W=$(mktemp -d /tmp/dp-bench.XXXXXX)
 chmod 755 "$W" # nginx's workers (www-data) read the htpasswd file from here
 cc -O2 -o "$W/origin" bench/upstream.c
+cc -O2 -o "$W/floor" bench/floor.c -luring
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
@@ -33,6 +39,7 @@ trap cleanup EXIT
 ORIGIN=18081 DP=18090 NGX=18091 HAP=18092
 DPA=18093 NGXA=18094 HAPA=18095 # Basic auth variants
 DPT=18096 NGXT=18097 HAPT=18098 # TLS (h2 and http/1.1 by ALPN)
+FLE=18088 FLU=18089 # floor forwarders, epoll and io_uring
 IDLE=${IDLE:-10000} # the issue's 10,000 (the sandbox caps open files at 20000 per process)
 # user bench, password benchpw; {SHA} = base64(sha1(password))
 SHA=$(printf benchpw | openssl dgst -sha1 -binary | base64)
@@ -40,6 +47,10 @@ printf 'bench:{SHA}%s\n' "$SHA" >"$W/htpasswd"
 chmod 644 "$W/htpasswd"
 AUTH="Authorization: Basic $(printf bench:benchpw | base64)"
 taskset -c 1 "$W/origin" $ORIGIN & PIDS+=($!)
+taskset -c 0 "$W/floor" epoll $FLE $ORIGIN & PIDS+=($!); FLE_PID=$!
+taskset -c 0 "$W/floor" uring $FLU $ORIGIN & PIDS+=($!); FLU_PID=$!
+sleep 0.2
+kill -0 $FLU_PID 2>/dev/null || FLU_PID= # io_uring may be disabled (kernel.io_uring_disabled)
 # one certificate for all three (ECDSA P-256: what a modern edge serves)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test \
     -addext subjectAltName=DNS:bench.test -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
@@ -311,6 +322,8 @@ PROXIES=("dataplane $DP $DPA $DPT $DP_PID" "nginx $NGX $NGXA $NGXT $NGX_PID" "ha
 for r in $(seq 1 "$ROUNDS"); do
     echo "round $r of $ROUNDS" >&2
     run direct $ORIGIN - >>"$W/results.txt"
+    run floor-epoll $FLE $FLE_PID >>"$W/results.txt"
+    [ -z "$FLU_PID" ] || run floor-uring $FLU $FLU_PID >>"$W/results.txt"
     for k in 0 1 2; do
         read -r name plain auth tls pid <<<"${PROXIES[$(( (k + r - 1) % 3 ))]}"
         run "$name" "$plain" "$pid" >>"$W/results.txt"
@@ -361,6 +374,12 @@ def table(path, title):
     if cpu > 0:
         print("CPU per request ratios: nginx/dataplane %.2f   haproxy/dataplane %.2f" % (
             res["nginx"]["cpu_us_per_req"] / cpu, res["haproxy"]["cpu_us_per_req"] / cpu))
+    floor = min((res[k]["cpu_us_per_req"] for k in ("floor-epoll", "floor-uring") if k in res), default=0)
+    if floor > 0:
+        # what a proxy doing no HTTP work costs: no proxy can beat these ratios here
+        print("floor (no HTTP work) CPU per request ratios: nginx/floor %.2f   haproxy/floor %.2f   "
+              "dataplane/floor %.2f" % (res["nginx"]["cpu_us_per_req"] / floor,
+                                        res["haproxy"]["cpu_us_per_req"] / floor, cpu / floor))
     if any(v["non_2xx"] for v in res.values()):
         print("WARNING: non-2xx responses:", {k: v["non_2xx"] for k, v in res.items()})
     return res

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the project needs. Idempotent: does nothing
 # (not even 'apt-get update') when every package is already installed.
 #   scripts/install-deps.sh            build + test dependencies
-#   scripts/install-deps.sh --bench    also nginx, haproxy, wrk, h2load for bench/
+#   scripts/install-deps.sh --bench    also nginx, haproxy, wrk, h2load, liburing for bench/
 set -eu
 
 PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev
@@ -21,7 +21,7 @@ PKGS="build-essential cmake pkg-config clang llvm libclang-rt-14-dev
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 case "${1:-}" in
-  --bench) PKGS="$PKGS nginx-light haproxy wrk apache2-utils" ;;
+  --bench) PKGS="$PKGS nginx-light haproxy wrk apache2-utils liburing-dev" ;;
   "") ;;
   *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
 esac
