@@ -278,20 +278,28 @@ void dp_sock_flush(dp_sock_t *s)
         write_failed(s);
 }
 
+static void flush_one(dp_sock_t *s)
+{
+    s->flush_queued = 0;
+    if (s->closed || s->connecting)
+        return;
+    size_t before = s->out.len;
+    dp_sock_flush(s);
+    /* a flush that emptied the queue synchronously also counts as a drain */
+    if (before > 0 && s->out.len == 0 && !s->write_error && s->on_drain && !s->closed)
+        s->on_drain(s, 0);
+}
+
 void dp_sock__flush_all(dp_loop_t *l)
 {
+    /* newest first: libev ran the callbacks of this turn in reverse order of
+     * readiness, so this sends in the order the peers' data came in */
+    size_t n = l->n_flush;
+    for (size_t i = n; i-- > 0;)
+        flush_one(l->flush[i]);
     /* on_drain may queue more (l->flush may move): index, not pointer */
-    for (size_t i = 0; i < l->n_flush; i++) {
-        dp_sock_t *s = l->flush[i];
-        s->flush_queued = 0;
-        if (s->closed || s->connecting)
-            continue;
-        size_t before = s->out.len;
-        dp_sock_flush(s);
-        /* a flush that emptied the queue synchronously also counts as a drain */
-        if (before > 0 && s->out.len == 0 && !s->write_error && s->on_drain && !s->closed)
-            s->on_drain(s, 0);
-    }
+    for (size_t i = n; i < l->n_flush; i++)
+        flush_one(l->flush[i]);
     l->n_flush = 0;
 }
 
