@@ -2,7 +2,7 @@
  * directions (reads and blocked writes at once, callbacks fed from the
  * loop surviving a change of the watched events), write errors surfacing
  * through the read callback, connects, the compact addresses, and sockets
- * closed while queued for the end-of-iteration flush. */
+ * closed while queued for the end-of-iteration flush, the flush's order. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -319,8 +319,10 @@ static void close_next_on_drain(dp_sock_t *s, int err)
     (void)err;
     side_t *sd = s->data;
     sd->drains++;
-    side_t *next = sd + 2; /* q[0] closes q[2], and so on */
-    if (next < q + DP_ARRAY_SIZE(q) && next->s) {
+    /* q[4] closes q[2], and so on: the one queued before it, which a turn's
+     * flush (newest queued first) reaches after it */
+    side_t *next = sd - 2;
+    if (sd >= q + 2 && next->s) {
         dp_sock_close(next->s);
         next->s = NULL;
     }
@@ -354,13 +356,65 @@ static void test_closed_while_queued(void)
     ev_timer_start(L.ev, &t);
     CHECK(run_until(&done));
     run_for(20);
-    CHECK_INT(q[0].drains, 1);
-    CHECK(q[2].s == NULL || q[2].drains == 1);
-    CHECK_INT(q[1].rx_len, 1); /* flushed before its drain closed q[2] */
+    CHECK_INT(q[4].drains, 1);
+    CHECK(q[2].s == NULL); /* closed by q[4]'s drain */
+    CHECK_INT(q[5].rx_len, 1); /* flushed before its drain closed q[2] */
     CHECK_INT(q[3].rx_len, 0); /* closed before the flush reached it */
-    CHECK_INT(q[5].rx_len, 1);
+    CHECK_INT(q[1].rx_len, 1);
+    CHECK_INT(q[0].drains, 1);
     for (size_t i = 0; i < DP_ARRAY_SIZE(q); i++)
         side_free(&q[i]);
+    run_for(1);
+}
+
+/* A turn's flush sends newest queued first (the callbacks ran in reverse
+ * order of readiness), and a drain callback that queues another socket
+ * gets it sent in the same flush. */
+static side_t r[8];
+static int drain_order[4], n_drained;
+
+static void note_drain(dp_sock_t *s, int err)
+{
+    (void)err;
+    side_t *sd = s->data;
+    sd->drains++;
+    drain_order[n_drained++] = (int)(sd - r) / 2;
+    if (sd == &r[2]) /* queues r[6], not queued this turn */
+        send_buf(r[6].s, "y", 1);
+}
+
+static void on_tick_three(struct ev_loop *ev, ev_timer *t, int revents)
+{
+    (void)ev, (void)revents;
+    for (size_t i = 0; i < 6; i += 2)
+        send_buf(r[i].s, "x", 1);
+    *(int *)t->data = 1;
+}
+
+static void test_flush_order(void)
+{
+    for (size_t i = 0; i < DP_ARRAY_SIZE(r); i += 2) {
+        pair(&r[i], &r[i + 1]);
+        r[i].s->on_drain = note_drain;
+        dp_sock_read_start(r[i + 1].s, on_read);
+    }
+    int done = 0;
+    ev_timer t;
+    ev_timer_init(&t, on_tick_three, 0.001, 0);
+    t.data = &done;
+    ev_timer_start(L.ev, &t);
+    CHECK(run_until(&done));
+    run_for(20);
+    CHECK_INT(n_drained, 4);
+    CHECK_INT(drain_order[0], 2); /* r[4]: queued last, sent first */
+    CHECK_INT(drain_order[1], 1);
+    CHECK_INT(drain_order[2], 0);
+    CHECK_INT(drain_order[3], 3); /* r[6], queued by r[2]'s drain */
+    for (size_t i = 1; i < DP_ARRAY_SIZE(r); i += 2)
+        CHECK_INT(r[i].rx_len, 1);
+    CHECK_MEM(r[7].rx, r[7].rx_len, "y");
+    for (size_t i = 0; i < DP_ARRAY_SIZE(r); i++)
+        side_free(&r[i]);
     run_for(1);
 }
 
@@ -374,6 +428,7 @@ int main(void)
     test_connect();
     test_ipv6_addresses();
     test_closed_while_queued();
+    test_flush_order();
     dp_loop_dispose(&L);
     ev_loop_destroy(L.ev);
     TEST_DONE();
