@@ -309,6 +309,26 @@ static void test_ipv6_addresses(void)
     run_for(1);
 }
 
+/* Pairs v[0]-v[1], v[2]-v[3], ...: the even side writes (drain callback
+ * `drain`), the odd side reads. Then `tick` runs from a timer, inside one
+ * loop turn (it sets *(int *)t->data), and the loop runs on for 20 ms. */
+static void pairs_then_tick(side_t *v, size_t n, void (*drain)(dp_sock_t *, int),
+                            void (*tick)(struct ev_loop *, ev_timer *, int))
+{
+    for (size_t i = 0; i < n; i += 2) {
+        pair(&v[i], &v[i + 1]);
+        v[i].s->on_drain = drain;
+        dp_sock_read_start(v[i + 1].s, on_read);
+    }
+    int done = 0;
+    ev_timer t;
+    ev_timer_init(&t, tick, 0.001, 0);
+    t.data = &done;
+    ev_timer_start(L.ev, &t);
+    CHECK(run_until(&done));
+    run_for(20);
+}
+
 /* Sockets queued for the end-of-iteration flush and closed before it
  * (one by another's drain callback): the flush skips them, then they are
  * freed (AddressSanitizer checks the order). */
@@ -344,20 +364,9 @@ static void on_tick_write(struct ev_loop *ev, ev_timer *t, int revents)
 
 static void test_closed_while_queued(void)
 {
-    for (size_t i = 0; i < DP_ARRAY_SIZE(q); i += 2) {
-        pair(&q[i], &q[i + 1]);
-        q[i].s->on_drain = close_next_on_drain;
-        dp_sock_read_start(q[i + 1].s, on_read);
-    }
-    int done = 0;
-    ev_timer t;
-    ev_timer_init(&t, on_tick_write, 0.001, 0);
-    t.data = &done;
-    ev_timer_start(L.ev, &t);
-    CHECK(run_until(&done));
-    run_for(20);
+    pairs_then_tick(q, DP_ARRAY_SIZE(q), close_next_on_drain, on_tick_write);
     CHECK_INT(q[4].drains, 1);
-    CHECK(q[2].s == NULL); /* closed by q[4]'s drain */
+    CHECK(q[2].s == NULL);     /* closed by q[4]'s drain */
     CHECK_INT(q[5].rx_len, 1); /* flushed before its drain closed q[2] */
     CHECK_INT(q[3].rx_len, 0); /* closed before the flush reached it */
     CHECK_INT(q[1].rx_len, 1);
@@ -393,18 +402,7 @@ static void on_tick_three(struct ev_loop *ev, ev_timer *t, int revents)
 
 static void test_flush_order(void)
 {
-    for (size_t i = 0; i < DP_ARRAY_SIZE(r); i += 2) {
-        pair(&r[i], &r[i + 1]);
-        r[i].s->on_drain = note_drain;
-        dp_sock_read_start(r[i + 1].s, on_read);
-    }
-    int done = 0;
-    ev_timer t;
-    ev_timer_init(&t, on_tick_three, 0.001, 0);
-    t.data = &done;
-    ev_timer_start(L.ev, &t);
-    CHECK(run_until(&done));
-    run_for(20);
+    pairs_then_tick(r, DP_ARRAY_SIZE(r), note_drain, on_tick_three);
     CHECK_INT(n_drained, 4);
     CHECK_INT(drain_order[0], 2); /* r[4]: queued last, sent first */
     CHECK_INT(drain_order[1], 1);
