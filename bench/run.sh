@@ -41,6 +41,15 @@ DPA=18093 NGXA=18094 HAPA=18095 # Basic auth variants
 DPT=18096 NGXT=18097 HAPT=18098 # TLS (h2 and http/1.1 by ALPN)
 FLE=18088 FLU=18089 # floor forwarders, epoll and io_uring
 IDLE=${IDLE:-10000} # the issue's 10,000 (the sandbox caps open files at 20000 per process)
+# a process already listening on one of these ports would take a share of
+# the connections (the data plane and nginx bind with SO_REUSEPORT) and
+# silently falsify the run
+for p in $ORIGIN $DP $NGX $HAP $DPA $NGXA $HAPA $DPT $NGXT $HAPT $FLE $FLU; do
+    if ss -Hltn "sport = :$p" | grep -q .; then
+        echo "bench: port $p is already in use: $(ss -Hltnp "sport = :$p" | awk '{ print $NF }')" >&2
+        exit 1
+    fi
+done
 # user bench, password benchpw; {SHA} = base64(sha1(password))
 SHA=$(printf benchpw | openssl dgst -sha1 -binary | base64)
 printf 'bench:{SHA}%s\n' "$SHA" >"$W/htpasswd"
