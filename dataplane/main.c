@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dataplane/admin/admin.h"
+#include "dataplane/core/arena.h"
 #include "dataplane/core/buf.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
@@ -332,6 +333,7 @@ int main(int argc, char **argv)
     ev_signal_stop(ev, &sighup);
     dp_loop_dispose(&main_loop);
     dp_buf_cache_release();
+    dp_arena_cache_release();
     free(opt.command_line);
     return 0;
 }

@@ -93,6 +93,16 @@ char *dp_arena_printf(dp_arena_t *a, size_t *len, const char *fmt, ...)
     return p;
 }
 
+void dp_arena_cache_release(void)
+{
+    while (spare) {
+        dp_arena_chunk_t *c = spare;
+        spare = c->next;
+        free(c);
+    }
+    spare_n = 0;
+}
+
 void dp_arena_free(dp_arena_t *a)
 {
     dp_arena_chunk_t *c = a->head;

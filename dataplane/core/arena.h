@@ -18,5 +18,7 @@ char *dp_arena_strndup(dp_arena_t *a, const char *s, size_t n); /* NUL-terminate
 /* printf into the arena; returns the NUL-terminated string, *len its length */
 char *dp_arena_printf(dp_arena_t *a, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void dp_arena_free(dp_arena_t *a);
+/* Frees the calling thread's spare chunks (at thread exit). */
+void dp_arena_cache_release(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dataplane/core/arena.h"
 #include "dataplane/core/buf.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/qsbr.h"
@@ -187,6 +188,7 @@ static void *worker_main(void *arg)
     w->pools = NULL;
     dp_loop_dispose(&w->loop);
     dp_buf_cache_release();
+    dp_arena_cache_release();
     dp_h1_server_thread_exit();
     return NULL;
 }

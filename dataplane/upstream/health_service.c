@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dataplane/core/arena.h"
 #include "dataplane/core/buf.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
@@ -638,6 +639,7 @@ static void *health_main(void *arg)
     ev_loop_destroy(ev);
     dp_qsbr_reclaim();
     dp_buf_cache_release(); /* this thread's cached buffer chunks */
+    dp_arena_cache_release();
     return NULL;
 }
 

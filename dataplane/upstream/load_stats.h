@@ -41,7 +41,8 @@
 
 #include "dataplane/upstream/outcome.h"
 
-/* Hot path, any thread (see outcome.h for when they are called). */
+/* Hot path, any thread (see outcome.h for when they are called). ep is one
+ * of c's endpoints (it caches the entry of its counters), or NULL. */
 void dp_load_stats_issued(const dp_cluster_cfg_t *c, const dp_endpoint_t *ep);
 void dp_load_stats_done(const dp_cluster_cfg_t *c, const dp_endpoint_t *ep, dp_upout_t out, int status);
 
