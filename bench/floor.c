@@ -172,6 +172,20 @@ static void give_back(unsigned bid)
     io_uring_buf_ring_advance(br, 1);
 }
 
+/* End of stream or error on fd: its receive is over, so fd closes now; the
+ * peer is shut down, which ends its receive, and closes when that comes in
+ * (never by number from here: the number may be a new connection's by then) */
+static void end_uring(int fd)
+{
+    int p = peer_of[fd];
+    if (p >= 0) {
+        shutdown(p, SHUT_RDWR);
+        peer_of[p] = -1;
+    }
+    peer_of[fd] = -1;
+    close(fd);
+}
+
 static void run_uring(int lfd)
 {
     struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
@@ -225,7 +239,7 @@ static void run_uring(int lfd)
                 } else if (res == -ENOBUFS) {
                     arm_recv(fd);
                 } else if (!(cqe->flags & IORING_CQE_F_MORE)) {
-                    close_pair(fd); /* end of stream or error: both sides go */
+                    end_uring(fd);
                 }
             } else if (op == OP_SEND) {
                 give_back(bid); /* short sends do not happen with these sizes */
