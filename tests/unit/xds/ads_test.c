@@ -22,6 +22,7 @@
 #include "filters/containers/catalogue.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
 #include "tls_testdata.h"
+#include "yaml_util.h"
 #include "xds/translate.h"
 #include "xds/translate_tls.h"
 #include "xds/typereg.h"
@@ -164,26 +165,9 @@ static bool names_are(char **v, size_t n, const char *csv)
     "    load_assignment: {cluster_name: xds, endpoints: [{lb_endpoints: [{endpoint: {address:\n"            \
     "      {socket_address: {address: 127.0.0.1, port_value: 18000}}}}]}]}\n"
 
-static dp_bootstrap_t *boot_load(const char *yaml)
-{
-    char path[] = "/tmp/ads_test_XXXXXX.yaml";
-    char err[1024];
-    dp_bootstrap_t *b = NULL;
-    int fd = mkstemps(path, 5);
-    if (fd < 0)
-        return NULL;
-    if (write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
-        fprintf(stderr, "short write\n");
-    close(fd);
-    if (dp_bootstrap_load(path, NULL, &b, err, sizeof(err)) != 0)
-        fprintf(stderr, "bootstrap: %s\n", err);
-    unlink(path);
-    return b;
-}
-
 static dp_bootstrap_t *boot_default(void)
 {
-    return boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+    return boot_from_yaml(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
 }
 
 /* ---- resources and responses -------------------------------------------------------- */
@@ -193,25 +177,6 @@ static dp_bootstrap_t *boot_default(void)
 #define ROUTER                                                                                               \
     "{name: envoy.filters.http.router, typed_config: {'@type': "                                             \
     "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}"
-
-#define NBUF 256
-static char *res_buf[NBUF];
-static int res_next;
-
-/* printf into a rotating set of buffers (the YAML of one response). */
-static const char *Y(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *Y(const char *f, ...)
-{
-    va_list ap;
-    char *b = res_buf[res_next];
-    if (b == NULL)
-        b = res_buf[res_next] = malloc(8192);
-    res_next = (res_next + 1) % NBUF;
-    va_start(ap, f);
-    vsnprintf(b, 8192, f, ap);
-    va_end(ap);
-    return b;
-}
 
 static const char *cluster_static(const char *name)
 {
@@ -1104,7 +1069,7 @@ static void test_hostile(dp_bootstrap_t *b)
 
     /* LDS is not configured in this bootstrap: NACKed. */
     dp_ads_free(a);
-    dp_bootstrap_t *b2 = boot_load(BOOT_HEAD BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+    dp_bootstrap_t *b2 = boot_from_yaml(BOOT_HEAD BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
     CHECK(b2 != NULL);
     if (b2) {
         a = start(b2, false);
@@ -1139,7 +1104,7 @@ static const char *container_yaml(const char *id, const char *addr)
 
 static void test_catalogue(void)
 {
-    dp_bootstrap_t *b = boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
+    dp_bootstrap_t *b = boot_from_yaml(BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n  clusters:\n" XDS_CLUSTER);
     dp_ads_t *a = start(b, true);
     const dreq_t *r;
     Envoy__Service__Discovery__V3__Resource *res[4];
@@ -1217,7 +1182,7 @@ static void test_catalogue(void)
 static void test_static_eds(void)
 {
     dp_bootstrap_t *b =
-        boot_load(BOOT_HEAD BOOT_LDS BOOT_CDS
+        boot_from_yaml(BOOT_HEAD BOOT_LDS BOOT_CDS
                   "static_resources:\n  clusters:\n" XDS_CLUSTER "  - name: se\n    type: EDS\n"
                   "    eds_cluster_config: {eds_config: {ads: {}, resource_api_version: V3}}\n");
     CHECK(b != NULL);
@@ -1646,7 +1611,7 @@ static void test_sds_cluster(dp_bootstrap_t *b)
  * secret. */
 static void test_static_sds(void)
 {
-    dp_bootstrap_t *b = boot_load(Y(
+    dp_bootstrap_t *b = boot_from_yaml(Y(
         BOOT_HEAD BOOT_LDS BOOT_CDS "static_resources:\n"
         "  secrets:\n"
         "  - name: fixed\n"
@@ -1737,7 +1702,6 @@ int main(void)
     test_catalogue();
     dp_bootstrap_free(b);
     fake_reset(false);
-    for (int i = 0; i < NBUF; i++)
-        free(res_buf[i]);
+    y_free();
     TEST_DONE();
 }

@@ -34,6 +34,7 @@
 #include "xds/csds_server.h"
 #include "xds/pbjson.h"
 #include "xds/translate.h"
+#include "yaml_util.h"
 #include "xds/typereg.h"
 
 typedef Envoy__Service__Status__V3__ClientStatusResponse resp_t;
@@ -82,23 +83,6 @@ static uint64_t fake_now(void *ctx)
 }
 
 static const dp_ads_env_t ENV = {NULL, fake_send, fake_commit, fake_now};
-
-static dp_bootstrap_t *boot_load(const char *yaml)
-{
-    char path[] = "/tmp/csds_test_XXXXXX.yaml";
-    char err[1024];
-    dp_bootstrap_t *b = NULL;
-    int fd = mkstemps(path, 5);
-    if (fd < 0)
-        return NULL;
-    if (write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
-        fprintf(stderr, "short write\n");
-    close(fd);
-    if (dp_bootstrap_load(path, NULL, &b, err, sizeof(err)) != 0)
-        fprintf(stderr, "bootstrap: %s\n", err);
-    unlink(path);
-    return b;
-}
 
 static const char BOOT[] =
     "node: {id: csds-node, cluster: edge}\n"
@@ -504,7 +488,7 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "--fetch") == 0)
         return client_mode(argv[2], argc >= 4 && strcmp(argv[3], "--exclude") == 0);
     grpc_init();
-    dp_bootstrap_t *b = boot_load(BOOT);
+    dp_bootstrap_t *b = boot_from_yaml(BOOT);
     CHECK(b != NULL);
     if (b) {
         test_status(b);

@@ -21,6 +21,7 @@
 #include "test.h"
 #include "xds/bootstrap.h"
 #include "xds/lrs_client.h"
+#include "yaml_util.h"
 
 typedef Envoy__Service__LoadStats__V3__LoadStatsRequest req_t;
 
@@ -146,9 +147,7 @@ static bool has_feature(const req_t *q)
 
 static dp_bootstrap_t *boot_load(int port)
 {
-    char path[] = "/tmp/lrs_client_test_XXXXXX.yaml";
-    char yaml[1024], err[1024];
-    dp_bootstrap_t *b = NULL;
+    char yaml[1024];
     snprintf(yaml, sizeof(yaml),
              "node: {id: lrs-node, cluster: edge}\n"
              "cluster_manager:\n"
@@ -157,16 +156,7 @@ static dp_bootstrap_t *boot_load(int port)
              "    transport_api_version: V3\n"
              "    grpc_services: [{google_grpc: {target_uri: \"127.0.0.1:%d\", stat_prefix: lrs}}]\n",
              port);
-    int fd = mkstemps(path, 5);
-    if (fd < 0)
-        return NULL;
-    if (write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
-        fprintf(stderr, "short write\n");
-    close(fd);
-    if (dp_bootstrap_load(path, NULL, &b, err, sizeof(err)) != 0)
-        fprintf(stderr, "bootstrap: %s\n", err);
-    unlink(path);
-    return b;
+    return boot_from_yaml(yaml);
 }
 
 int main(void)

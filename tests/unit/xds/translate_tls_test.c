@@ -16,6 +16,7 @@
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb-c.h"
 #include "test.h"
 #include "tls_testdata.h"
+#include "yaml_util.h"
 #include "xds/pbjson.h"
 #include "xds/translate.h"
 #include "xds/translate_tls.h"
@@ -36,24 +37,6 @@ static char dir[64];
     } while (0)
 
 /* ---- YAML helpers ------------------------------------------------------------------ */
-
-#define NBUF 64
-static char *bufs[NBUF];
-static int next_buf;
-
-static const char *Y(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *Y(const char *f, ...)
-{
-    va_list ap;
-    char *b = bufs[next_buf];
-    if (b == NULL)
-        b = bufs[next_buf] = malloc(16384);
-    next_buf = (next_buf + 1) % NBUF;
-    va_start(ap, f);
-    vsnprintf(b, 16384, f, ap);
-    va_end(ap);
-    return b;
-}
 
 /* A PEM as a YAML double-quoted scalar. */
 static const char *q(const char *pem)
@@ -1086,7 +1069,6 @@ int main(void)
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         unlink(path_of(files[i]));
     rmdir(dir);
-    for (int i = 0; i < NBUF; i++)
-        free(bufs[i]);
+    y_free();
     TEST_DONE();
 }
