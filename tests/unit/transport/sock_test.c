@@ -17,38 +17,7 @@
 #include "dataplane/core/loop.h"
 #include "dataplane/transport/sock.h"
 #include "tests/unit/test.h"
-
-static dp_loop_t L;
-
-static void on_tick(struct ev_loop *ev, ev_timer *t, int revents)
-{
-    (void)ev, (void)t, (void)revents;
-}
-
-/* Runs the loop until *flag is set (5 s at most); returns *flag. */
-static int run_until(const int *flag)
-{
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(L.ev, &tick);
-    uint64_t deadline = dp_now_ms() + 5000;
-    while (!*flag && dp_now_ms() < deadline)
-        ev_run(L.ev, EVRUN_ONCE);
-    ev_timer_stop(L.ev, &tick);
-    return *flag;
-}
-
-static void run_for(int ms)
-{
-    int never = 0;
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.005, 0.005);
-    ev_timer_start(L.ev, &tick);
-    uint64_t deadline = dp_now_ms() + (uint64_t)ms;
-    while (!never && dp_now_ms() < deadline)
-        ev_run(L.ev, EVRUN_ONCE);
-    ev_timer_stop(L.ev, &tick);
-}
+#include "transport/loop_util.h"
 
 /* What one end saw. */
 typedef struct side {

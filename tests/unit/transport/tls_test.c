@@ -17,10 +17,10 @@
 #include "dataplane/transport/sock.h"
 #include "dataplane/transport/tls.h"
 #include "tests/unit/test.h"
+#include "transport/loop_util.h"
 #include "tests/unit/transport/testdata.h"
 
 
-static dp_loop_t L;
 
 /* ---- certificates and contexts ---- */
 
@@ -59,38 +59,6 @@ static dp_tls_ctx_t *server_ctx(char which, dp_tls_opts_t extra)
 static dp_tls_ctx_t *client_ctx(dp_tls_opts_t o)
 {
     return build(&o);
-}
-
-/* ---- the loop ---- */
-
-static void on_tick(struct ev_loop *ev, ev_timer *t, int revents)
-{
-    (void)ev, (void)t, (void)revents;
-}
-
-/* Runs the loop until *flag becomes nonzero or 5 s pass. */
-static int run_until(const int *flag)
-{
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.02, 0.02);
-    ev_timer_start(L.ev, &tick);
-    uint64_t deadline = dp_now_ms() + 5000;
-    while (!*flag && dp_now_ms() < deadline)
-        ev_run(L.ev, EVRUN_ONCE);
-    ev_timer_stop(L.ev, &tick);
-    return *flag;
-}
-
-static void run_for(int ms)
-{
-    int never = 0;
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.005, 0.005);
-    ev_timer_start(L.ev, &tick);
-    uint64_t deadline = dp_now_ms() + (uint64_t)ms;
-    while (!never && dp_now_ms() < deadline)
-        ev_run(L.ev, EVRUN_ONCE);
-    ev_timer_stop(L.ev, &tick);
 }
 
 /* ---- one end of a connection ---- */
