@@ -7,17 +7,6 @@
 #include "tests/unit/test.h"
 #include "tests/unit/transport/testdata.h"
 
-
-
-
-
-static pem_t a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem;
-
-static dp_tls_cert_t cert(pem_t chain, pem_t key)
-{
-    return (dp_tls_cert_t){.chain_pem = chain.p, .chain_len = chain.n, .key_pem = key.p, .key_len = key.n};
-}
-
 /* builds, expects failure with an error containing frag */
 static void expect_err(const dp_tls_opts_t *o, const char *frag)
 {
@@ -174,18 +163,10 @@ static void test_errors(void)
 
 int main(void)
 {
-    a_pem = td_load("a.pem");
-    a_key = td_load("a.key");
-    b_pem = td_load("b.pem");
-    b_key = td_load("b.key");
-    arsa_pem = td_load("a-rsa.pem");
-    arsa_key = td_load("a-rsa.key");
-    ca_pem = td_load("ca.pem");
+    td_load_all();
     test_server_ok();
     test_client_ok();
     test_errors();
-    pem_t all[] = {a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        free(all[i].p);
+    td_free_all();
     TEST_DONE();
 }

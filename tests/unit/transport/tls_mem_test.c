@@ -322,9 +322,9 @@ int main(void)
     }
 
     pem_t certp = td_load("a.pem"), keyp = td_load("a.key");
-    dp_tls_cert_t cert = {.chain_pem = certp.p, .chain_len = certp.n, .key_pem = keyp.p, .key_len = keyp.n};
+    dp_tls_cert_t a = cert(certp, keyp);
     static const char *const alpn[] = {"h2", "http/1.1"};
-    dp_tls_opts_t o = {.server = true, .certs = &cert, .n_certs = 1, .alpn = alpn, .n_alpn = 2};
+    dp_tls_opts_t o = {.server = true, .certs = &a, .n_certs = 1, .alpn = alpn, .n_alpn = 2};
     char err[256];
     S = dp_tls_ctx_new(&o, err, sizeof(err));
     CHECK(S != NULL);

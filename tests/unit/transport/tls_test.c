@@ -20,18 +20,7 @@
 #include "transport/loop_util.h"
 #include "tests/unit/transport/testdata.h"
 
-
-
 /* ---- certificates and contexts ---- */
-
-
-
-static pem_t a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem, other_ca, client_pem, client_key;
-
-static dp_tls_cert_t cert(pem_t chain, pem_t key)
-{
-    return (dp_tls_cert_t){.chain_pem = chain.p, .chain_len = chain.n, .key_pem = key.p, .key_len = key.n};
-}
 
 static dp_tls_ctx_t *build(const dp_tls_opts_t *o)
 {
@@ -834,16 +823,7 @@ static void test_openssl_s_client(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    a_pem = td_load("a.pem");
-    a_key = td_load("a.key");
-    b_pem = td_load("b.pem");
-    b_key = td_load("b.key");
-    arsa_pem = td_load("a-rsa.pem");
-    arsa_key = td_load("a-rsa.key");
-    ca_pem = td_load("ca.pem");
-    other_ca = td_load("other-ca.pem");
-    client_pem = td_load("client.pem");
-    client_key = td_load("client.key");
+    td_load_all();
     dp_loop_init(&L, ev_loop_new(EVFLAG_AUTO), NULL);
 
     test_echo_1mib();
@@ -862,8 +842,6 @@ int main(void)
 
     dp_loop_dispose(&L);
     ev_loop_destroy(L.ev);
-    pem_t all[] = {a_pem, a_key, b_pem, b_key, arsa_pem, arsa_key, ca_pem, other_ca, client_pem, client_key};
-    for (size_t i = 0; i < DP_ARRAY_SIZE(all); i++)
-        free(all[i].p);
+    td_free_all();
     TEST_DONE();
 }
