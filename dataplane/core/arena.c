@@ -42,12 +42,14 @@ static dp_arena_chunk_t *chunk_new(size_t size)
 
 static void chunk_free(dp_arena_chunk_t *c)
 {
+#if SPARE_MAX > 0
     if (c->size == ARENA_CHUNK && spare_n < SPARE_MAX) {
         c->next = spare;
         spare = c;
         spare_n++;
         return;
     }
+#endif
     free(c);
 }
 
