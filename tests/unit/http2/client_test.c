@@ -9,6 +9,7 @@
 #include "dataplane/http2/client.h"
 #include "dataplane/transport/sock.h"
 #include "http2/h2_test_server.h"
+#include "ev_run.h"
 #include "test.h"
 
 /* --- a recording "router" ---------------------------------------------- */
@@ -97,34 +98,10 @@ static void on_event(dp_upconn_t *c, dp_upconn_event_t e)
     events[e]++;
 }
 
-static void tick(struct ev_loop *l, ev_timer *t, int revents)
-{
-    (void)t;
-    (void)revents;
-    ev_break(l, EVBREAK_ONE);
-}
-
-static void run_for(double secs)
-{
-    ev_now_update(ev);
-    ev_tstamp end = ev_now(ev) + secs;
-    while (ev_now(ev) < end) {
-        ev_timer t;
-        ev_timer_init(&t, tick, 0.005, 0);
-        ev_timer_start(ev, &t);
-        ev_run(ev, EVRUN_ONCE);
-        ev_timer_stop(ev, &t);
-        ev_now_update(ev);
-    }
-}
-
 /* Runs the loop until *flag or 5 s. */
 static bool run_until(const bool *flag)
 {
-    ev_now_update(ev);
-    ev_tstamp end = ev_now(ev) + 5;
-    while (!*flag && ev_now(ev) < end)
-        run_for(0.005);
+    EV_RUN_UNTIL(ev, *flag, 5000);
     return *flag;
 }
 
@@ -151,7 +128,7 @@ static void fx_close(fixture_t *f)
     if (!f->c->closed)
         f->c->ops->close(f->c);
     srv_free(&f->srv);
-    run_for(0.02);
+    ev_run_ms(ev, 20);
 }
 
 static dp_upstream_stream_t *start(fixture_t *f, rec_t *r, const char *method, const char *path,
@@ -219,7 +196,7 @@ static void test_post_body_and_trailers(void)
     rec_t r;
     start(&f, &r, "POST", "/echo", NULL, -1, false);
     dp_upstream_send_body(r.st, "abc", 3, false);
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     dp_upstream_send_body(r.st, "def", 3, false);
     dp_headers_t t = {0};
     dp_headers_add(&t, DP_SLICE_LIT("x-trailer"), DP_SLICE_LIT("t1"));
@@ -262,7 +239,7 @@ static void test_multiplexing(void)
     bool all = false;
     ev_now_update(ev);
     for (int k = 0; k < 500 && !all; k++) {
-        run_for(0.005);
+        ev_run_ms(ev, 5);
         all = r[0].ended && r[1].ended && r[2].ended;
     }
     CHECK(all);
@@ -314,14 +291,14 @@ static void test_flow_control(void)
     rec_t r;
     start(&f, &r, "GET", "/big", NULL, 0, true);
     r.pause_on_body = true;
-    run_for(0.3);
+    ev_run_ms(ev, 300);
     /* paused: the server could send one stream window at most */
     CHECK(r.head);
     CHECK(!r.ended);
     CHECK(f.srv.data_sent <= 128 * 1024);
     CHECK(f.srv.data_sent >= 64 * 1024);
     size_t held = r.body.len;
-    run_for(0.1);
+    ev_run_ms(ev, 100);
     CHECK_INT(r.body.len, held); /* nothing delivered while paused */
     dp_upstream_read(r.st, true);
     CHECK(run_until(&r.ended));
@@ -346,7 +323,7 @@ static void test_request_backpressure(void)
     memset(chunk, 'x', total);
     dp_upstream_send_body(r.st, chunk, total, false);
     CHECK(dp_upstream_pending(r.st) >= DP_STREAM_HIGH_WATERMARK);
-    run_for(0.1);
+    ev_run_ms(ev, 100);
     /* only the initial window (65535) left */
     CHECK(dp_upstream_pending(r.st) >= total - 65535);
     CHECK_INT(r.drains, 0);
@@ -356,13 +333,13 @@ static void test_request_backpressure(void)
         nghttp2_session_consume(f.srv.ng, ss->id, ss->body.len);
         dp_buf_consume(&ss->body, ss->body.len);
         srv_flush(&f.srv);
-        run_for(0.005);
+        ev_run_ms(ev, 5);
     }
     CHECK_INT(r.drains, 1);
     CHECK(dp_upstream_pending(r.st) <= DP_STREAM_LOW_WATERMARK);
     free(chunk);
     dp_upstream_detach(r.st); /* unfinished: RST_STREAM CANCEL */
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     rec_free(&r);
     fx_close(&f);
 }
@@ -375,7 +352,7 @@ static void test_goaway(void)
     start(&f, &a, "GET", "/slow", NULL, 0, true);
     start(&f, &b, "GET", "/slow", NULL, 0, true);
     for (int i = 0; i < 1000 && f.srv.n_streams < 2; i++)
-        run_for(0.005);
+        ev_run_ms(ev, 5);
     CHECK_INT(f.srv.n_streams, 2);
     nghttp2_submit_goaway(f.srv.ng, NGHTTP2_FLAG_NONE, 1, NGHTTP2_NO_ERROR, NULL, 0);
     srv_flush(&f.srv);
@@ -399,7 +376,7 @@ static void test_settings_limits(void)
     fixture_t f;
     fx_open(&f, 2, false, NULL);
     for (int i = 0; i < 1000 && events[DP_UPCONN_EV_CAPACITY] == 0; i++)
-        run_for(0.005);
+        ev_run_ms(ev, 5);
     CHECK_INT(events[DP_UPCONN_EV_CAPACITY], 1);
     CHECK_INT(f.c->ops->max_streams(f.c), 2);
     fx_close(&f);
@@ -409,7 +386,7 @@ static void test_settings_limits(void)
     o.h2.max_concurrent_streams = 1; /* the cluster's own cap */
     fx_open(&f, 50, false, &o);
     for (int i = 0; i < 1000 && events[DP_UPCONN_EV_CAPACITY] == 0; i++)
-        run_for(0.005);
+        ev_run_ms(ev, 5);
     CHECK_INT(f.c->ops->max_streams(f.c), 1);
     fx_close(&f);
 }
@@ -421,7 +398,7 @@ static void test_connection_loss(void)
     rec_t r, r2;
     start(&f, &r, "GET", "/slow", NULL, 0, true);
     start(&f, &r2, "GET", "/slow", NULL, 0, true);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
     srv_close(&f.srv);
     CHECK(run_until(&r2.errored));
     CHECK(r.errored);
@@ -433,7 +410,7 @@ static void test_connection_loss(void)
     rec_free(&r);
     rec_free(&r2);
     srv_free(&f.srv);
-    run_for(0.02);
+    ev_run_ms(ev, 20);
 }
 
 static void test_cancel(void)
@@ -442,9 +419,9 @@ static void test_cancel(void)
     fx_open(&f, 0, false, NULL);
     rec_t r;
     start(&f, &r, "GET", "/slow", NULL, 0, true);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
     dp_upstream_detach(r.st); /* router gone: RST_STREAM CANCEL */
-    run_for(0.05);
+    ev_run_ms(ev, 50);
     nghttp2_stream *s = nghttp2_session_find_stream(f.srv.ng, 1);
     CHECK(s == NULL || nghttp2_stream_get_state(s) == NGHTTP2_STREAM_STATE_CLOSED);
     rec_free(&r);

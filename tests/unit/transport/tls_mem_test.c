@@ -27,6 +27,7 @@
 #include "dataplane/core/loop.h"
 #include "dataplane/transport/sock.h"
 #include "dataplane/transport/tls.h"
+#include "tests/unit/ev_run.h"
 #include "tests/unit/test.h"
 #include "tests/unit/transport/testdata.h"
 
@@ -148,20 +149,10 @@ static double cpu_us(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-static void on_tick(struct ev_loop *ev, ev_timer *t, int revents)
-{
-    (void)ev, (void)t, (void)revents;
-}
-
+/* Turns l until *count reaches want (never, without count) or ms pass. */
 static void run_until(dp_loop_t *l, const int *count, int want, int ms)
 {
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(l->ev, &tick);
-    uint64_t deadline = dp_now_ms() + (uint64_t)ms;
-    while ((count == NULL || *count < want) && dp_now_ms() < deadline)
-        ev_run(l->ev, EVRUN_ONCE);
-    ev_timer_stop(l->ev, &tick);
+    EV_RUN_UNTIL(l->ev, count != NULL && *count >= want, ms);
 }
 
 /* ---- the client (child process) ---- */

@@ -13,31 +13,11 @@
 #include "dataplane/core/loop.h"
 #include "dataplane/http1/client.h"
 #include "dataplane/transport/sock.h"
+#include "ev_run.h"
 #include "test.h"
 
 static struct ev_loop *ev;
 static dp_loop_t loop;
-
-static void tick(struct ev_loop *l, ev_timer *t, int revents)
-{
-    (void)t;
-    (void)revents;
-    ev_break(l, EVBREAK_ONE);
-}
-
-static void run_for(double secs)
-{
-    ev_now_update(ev);
-    ev_tstamp end = ev_now(ev) + secs;
-    while (ev_now(ev) < end) {
-        ev_timer t;
-        ev_timer_init(&t, tick, 0.005, 0);
-        ev_timer_start(ev, &t);
-        ev_run(ev, EVRUN_ONCE);
-        ev_timer_stop(ev, &t);
-        ev_now_update(ev);
-    }
-}
 
 /* --- recorder --- */
 
@@ -132,7 +112,7 @@ static void fx_close(fx_t *f)
         f->c->ops->close(f->c);
     if (f->peer >= 0)
         close(f->peer);
-    run_for(0.01);
+    ev_run_ms(ev, 10);
     cur = NULL;
 }
 
@@ -140,7 +120,7 @@ static void fx_close(fx_t *f)
 static const char *peer_read(fx_t *f, bool *eof)
 {
     static char buf[8192];
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     size_t n = 0;
     if (eof)
         *eof = false;
@@ -162,7 +142,7 @@ static void peer_write(fx_t *f, const char *s)
 {
     if (write(f->peer, s, strlen(s)) < 0)
         perror("write");
-    run_for(0.02);
+    ev_run_ms(ev, 20);
 }
 
 static void start(fx_t *f, const char *method, const char *path, const dp_headers_t *h, int64_t cl, bool end,
@@ -212,7 +192,7 @@ static void test_get_keepalive(void)
     /* idle: the server closing it closes the connection */
     close(f.peer);
     f.peer = -1;
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     CHECK_INT(f.closed_events, 1);
     fx_close(&f);
 }
@@ -279,7 +259,7 @@ static void test_upgrade_tunnel(void)
     peer_write(&f, "RAW2");
     CHECK(!f.r.ended);
     shutdown(f.peer, SHUT_WR); /* the server's EOF ends the tunnel's response */
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     CHECK_MEM(f.r.body, f.r.body_len, "RAW1RAW2");
     CHECK(f.r.ended);
     CHECK(!f.r.errored);
@@ -317,7 +297,7 @@ static void test_errors(void)
     peer_read(&f, NULL);
     close(f.peer);
     f.peer = -1;
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     CHECK(f.r.errored);
     CHECK_INT(f.r.reason, DP_UPSTREAM_RESET_CONNECTION);
     CHECK(!f.r.got_bytes);
@@ -330,7 +310,7 @@ static void test_errors(void)
     peer_write(&f, "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345");
     close(f.peer);
     f.peer = -1;
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     CHECK(f.r.head);
     CHECK(f.r.errored); /* truncated body */
     CHECK(f.r.got_bytes);

@@ -13,6 +13,7 @@
 #include "dataplane/upstream/cluster.h"
 #include "dataplane/upstream/pool.h"
 #include "http2/h2_test_server.h"
+#include "ev_run.h"
 #include "test.h"
 
 static struct ev_loop *ev;
@@ -114,27 +115,6 @@ static void listener_close(listener_t *ls)
 
 /* --- loop ----------------------------------------------------------------- */
 
-static void tick(struct ev_loop *l, ev_timer *t, int revents)
-{
-    (void)t;
-    (void)revents;
-    ev_break(l, EVBREAK_ONE);
-}
-
-static void run_for(double secs)
-{
-    ev_now_update(ev);
-    ev_tstamp end = ev_now(ev) + secs;
-    while (ev_now(ev) < end) {
-        ev_timer t;
-        ev_timer_init(&t, tick, 0.005, 0);
-        ev_timer_start(ev, &t);
-        ev_run(ev, EVRUN_ONCE);
-        ev_timer_stop(ev, &t);
-        ev_now_update(ev);
-    }
-}
-
 /* --- requests ------------------------------------------------------------------ */
 
 typedef struct req {
@@ -234,13 +214,6 @@ static dp_pool_result_t q_start(req_t *q, dp_pool_t *p, const dp_cluster_cfg_t *
     return r;
 }
 
-/* Runs the loop until cond holds (5 s at most). */
-#define WAIT_FOR(cond)                                                                                       \
-    do {                                                                                                     \
-        for (int k_ = 0; k_ < 1000 && !(cond); k_++)                                                         \
-            run_for(0.005);                                                                                  \
-    } while (0)
-
 static bool wait_all(req_t *q, int n)
 {
     for (int k = 0; k < 1000; k++) {
@@ -249,7 +222,7 @@ static bool wait_all(req_t *q, int n)
             all = all && (q[i].done || q[i].failed);
         if (all)
             return true;
-        run_for(0.005);
+        ev_run_ms(ev, 5);
     }
     return false;
 }
@@ -324,7 +297,7 @@ static void test_h2_multiplexing(void)
     CHECK_INT(named("h2mux", "upstream_cx_http2_total"), 1);
     CHECK_INT(ls.h2s[0]->n_streams, 4);
     listener_close(&ls);
-    WAIT_FOR(statv(cfg.rt->cx_active_g) == 0);
+    EV_RUN_UNTIL(ev, statv(cfg.rt->cx_active_g) == 0, 5000);
     CHECK_INT(statv(cfg.rt->cx_active_g), 0); /* the server went away: closed */
 }
 
@@ -341,8 +314,10 @@ static void test_h2_stream_cap(void)
     req_t q[3];
     for (int i = 0; i < 3; i++)
         q_start(&q[i], p, &cfg, "/slow");
-    WAIT_FOR(ls.accepted == 2 && q[0].conn && q[1].conn && ls.h2s[0]->n_streams + ls.h2s[1]->n_streams == 2);
-    run_for(0.05);
+    EV_RUN_UNTIL(
+        ev, ls.accepted == 2 && q[0].conn && q[1].conn && ls.h2s[0]->n_streams + ls.h2s[1]->n_streams == 2,
+        5000);
+    ev_run_ms(ev, 50);
     CHECK_INT(ls.accepted, 2); /* two connections of one stream each, the third request waits */
     CHECK(q[0].conn && q[1].conn && q[0].conn != q[1].conn);
     CHECK(q[2].conn == NULL);
@@ -354,14 +329,14 @@ static void test_h2_stream_cap(void)
     CHECK(q[2].conn == q[0].conn);
     CHECK_INT(statv(cfg.rt->rq_pending_active_g), 0);
     q_release(&q[1]);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
     srv_respond(ls.h2s[0], 3); /* stream 3 is on one of them */
     srv_respond(ls.h2s[1], 3);
     CHECK(wait_all(&q[2], 1));
     CHECK(q[2].done);
     q_release(&q[2]);
     listener_close(&ls);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
 }
 
 static void test_circuit_breakers(void)
@@ -398,7 +373,7 @@ static void test_circuit_breakers(void)
     q_release(&q[0]);
     q_release(&q[1]);
     listener_close(&ls);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
 }
 
 static void test_idle_timeout(void)
@@ -415,14 +390,14 @@ static void test_idle_timeout(void)
     CHECK(wait_all(&q, 1));
     q_release(&q);
     CHECK_INT(statv(cfg.rt->cx_active_g), 1);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
     CHECK_INT(statv(cfg.rt->cx_active_g), 1); /* not yet */
-    WAIT_FOR(statv(cfg.rt->cx_active_g) == 0);
+    EV_RUN_UNTIL(ev, statv(cfg.rt->cx_active_g) == 0, 5000);
     CHECK_INT(statv(cfg.rt->cx_active_g), 0);
     CHECK_INT(named("h2idle", "upstream_cx_idle_timeout"), 1);
     CHECK_INT(dp_pool_connections(p), 0);
     listener_close(&ls);
-    run_for(0.02);
+    ev_run_ms(ev, 20);
 }
 
 static void test_h1_reuse_and_max_requests(void)
@@ -456,9 +431,9 @@ static void test_h1_reuse_and_max_requests(void)
     }
     CHECK_INT(statv(c2.rt->cx_total), 2);
     CHECK_INT(named("h1maxrq", "upstream_cx_max_requests"), 1);
-    run_for(0.02);
+    ev_run_ms(ev, 20);
     listener_close(&ls);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
 }
 
 static void test_goaway_new_connection(void)
@@ -475,7 +450,7 @@ static void test_goaway_new_connection(void)
     q_release(&q);
     nghttp2_submit_goaway(ls.h2s[0]->ng, NGHTTP2_FLAG_NONE, 1, NGHTTP2_NO_ERROR, NULL, 0);
     srv_flush(ls.h2s[0]);
-    WAIT_FOR(statv(cfg.rt->cx_active_g) == 0);
+    EV_RUN_UNTIL(ev, statv(cfg.rt->cx_active_g) == 0, 5000);
     CHECK_INT(statv(cfg.rt->cx_active_g), 0); /* idle and told to go: closed */
     CHECK_INT(q_start(&q, p, &cfg, "/hello"), DP_POOL_WAIT);
     CHECK(wait_all(&q, 1));
@@ -483,7 +458,7 @@ static void test_goaway_new_connection(void)
     q_release(&q);
     CHECK_INT(ls.accepted, 2);
     listener_close(&ls);
-    run_for(0.05);
+    ev_run_ms(ev, 50);
 }
 
 static void test_connect_failure(void)
