@@ -8,6 +8,7 @@
 
 #include "dataplane/core/common.h"
 #include "filters/auth/cidr.h"
+#include "addr_util.h"
 #include "test.h"
 
 static dp_cidr_t cidr(const char *s)
@@ -34,26 +35,6 @@ static const char *fmt(const dp_cidr_t *c)
     if (dp_cidr_format(c, buf, sizeof(buf)) < 0)
         return "(format failed)";
     return buf;
-}
-
-static struct sockaddr_in sa4(const char *ip, uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
-
-static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof(a));
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-    return a;
 }
 
 static void test_parse(void)

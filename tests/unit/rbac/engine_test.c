@@ -16,6 +16,7 @@
 #include "filters/rbac/engine.h"
 #include "xds/pbjson.h"
 #include "xds/translate_util.h"
+#include "addr_util.h"
 #include "test.h"
 
 static char errbuf[1024];
@@ -68,22 +69,6 @@ typedef struct req {
     struct sockaddr_storage peer, local;
     json_t *md;
 } req_t;
-
-static void set_sa(struct sockaddr_storage *ss, const char *ip, uint16_t port)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (strchr(ip, ':')) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        inet_pton(AF_INET6, ip, &a->sin6_addr);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        inet_pton(AF_INET, ip, &a->sin_addr);
-    }
-}
 
 /* GET path, peer 10.0.0.1:5555 -> local 10.0.0.2:8080, remote_addr = peer */
 static void req_init(req_t *q, const char *path)

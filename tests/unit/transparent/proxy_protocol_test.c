@@ -4,53 +4,37 @@
 #include <string.h>
 
 #include "dataplane/upstream/proxy_protocol.h"
+#include "addr_util.h"
 #include "test.h"
 
 #define CHECK_BYTES(p, n, want, wn) CHECK((n) == (wn) && memcmp((p), (want), (wn)) == 0)
 
-static struct sockaddr_in v4(const char *ip, uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
-
-static struct sockaddr_in6 v6(const char *ip, uint16_t port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof(a));
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-    return a;
-}
-
 int main(void)
 {
     uint8_t out[DP_PROXY_PROTOCOL_MAX];
-    struct sockaddr_in c4 = v4("198.18.0.2", 40000), l4 = v4("198.18.0.1", 443);
-    struct sockaddr_in6 c6 = v6("2001:db8:18::2", 40001), l6 = v6("2001:db8:18::1", 8443);
-    struct sockaddr_in6 mapped = v6("::ffff:198.18.0.2", 40000);
+    struct sockaddr_in c4 = sa4("198.18.0.2", 40000), l4 = sa4("198.18.0.1", 443);
+    struct sockaddr_in6 c6 = sa6("2001:db8:18::2", 40001), l6 = sa6("2001:db8:18::1", 8443);
+    struct sockaddr_in6 mapped = sa6("::ffff:198.18.0.2", 40000);
     size_t n;
 
     n = dp_proxy_protocol_header(1, (struct sockaddr *)&c4, (struct sockaddr *)&l4, out);
-    CHECK_BYTES(out, n, "PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n", strlen("PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n"));
+    CHECK_BYTES(out, n, "PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n",
+                strlen("PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n"));
     n = dp_proxy_protocol_header(1, (struct sockaddr *)&c6, (struct sockaddr *)&l6, out);
-    CHECK_BYTES(out, n, "PROXY TCP6 2001:db8:18::2 2001:db8:18::1 40001 8443\r\n", strlen("PROXY TCP6 2001:db8:18::2 2001:db8:18::1 40001 8443\r\n"));
+    CHECK_BYTES(out, n, "PROXY TCP6 2001:db8:18::2 2001:db8:18::1 40001 8443\r\n",
+                strlen("PROXY TCP6 2001:db8:18::2 2001:db8:18::1 40001 8443\r\n"));
     /* families differ: UNKNOWN */
     n = dp_proxy_protocol_header(1, (struct sockaddr *)&c4, (struct sockaddr *)&l6, out);
     CHECK_BYTES(out, n, "PROXY UNKNOWN\r\n", strlen("PROXY UNKNOWN\r\n"));
     /* an IPv4-mapped client on a dual-stack listener is an IPv4 client */
-    struct sockaddr_in6 lm = v6("::ffff:198.18.0.1", 443);
+    struct sockaddr_in6 lm = sa6("::ffff:198.18.0.1", 443);
     n = dp_proxy_protocol_header(1, (struct sockaddr *)&mapped, (struct sockaddr *)&lm, out);
-    CHECK_BYTES(out, n, "PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n", strlen("PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n"));
+    CHECK_BYTES(out, n, "PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n",
+                strlen("PROXY TCP4 198.18.0.2 198.18.0.1 40000 443\r\n"));
 
-    static const uint8_t want4[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
-                                    0x21, 0x11, 0x00, 0x0C, 198,  18,   0,    2,    198,  18,   0,    1,
-                                    0x9C, 0x40, 0x01, 0xBB};
+    static const uint8_t want4[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+                                    0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 198,  18,   0,    2,
+                                    198,  18,   0,    1,    0x9C, 0x40, 0x01, 0xBB};
     n = dp_proxy_protocol_header(2, (struct sockaddr *)&c4, (struct sockaddr *)&l4, out);
     CHECK_BYTES(out, n, want4, sizeof(want4));
 
