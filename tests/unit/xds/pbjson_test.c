@@ -10,42 +10,10 @@
 #include <unistd.h>
 
 #include "dataplane/core/common.h"
-#include "google/protobuf/any.pb-c.h"
-#include "google/protobuf/duration.pb-c.h"
-#include "google/protobuf/empty.pb-c.h"
-#include "google/protobuf/struct.pb-c.h"
-#include "google/protobuf/timestamp.pb-c.h"
-#include "google/protobuf/wrappers.pb-c.h"
-#include "pbjson_test.pb-c.h"
-#include "pbjson_test2.pb-c.h"
+#include "tests/unit/xds/pbjson_resolve.h"
 #include "test.h"
 
 static char err[1024];
-
-static const ProtobufCMessageDescriptor *resolve(const char *url)
-{
-    static const ProtobufCMessageDescriptor *const known[] = {
-        &dp__test__root__descriptor,
-        &dp__test__inner__descriptor,
-        &dp__test2__legacy__descriptor,
-        &google__protobuf__any__descriptor,
-        &google__protobuf__duration__descriptor,
-        &google__protobuf__timestamp__descriptor,
-        &google__protobuf__struct__descriptor,
-        &google__protobuf__value__descriptor,
-        &google__protobuf__list_value__descriptor,
-        &google__protobuf__int32_value__descriptor,
-        &google__protobuf__string_value__descriptor,
-        &google__protobuf__empty__descriptor,
-    };
-    const char *slash = strrchr(url, '/');
-    if (slash == NULL)
-        return NULL;
-    for (size_t i = 0; i < DP_ARRAY_SIZE(known); i++)
-        if (strcmp(known[i]->name, slash + 1) == 0)
-            return known[i];
-    return NULL;
-}
 
 static const dp_pbjson_opts_t opts = {resolve, 0};
 
