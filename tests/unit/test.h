@@ -54,6 +54,19 @@ static int test_passed_, test_failed_;
         }                                                                        \
     } while (0)
 
+/* C string s contains frag */
+#define CHECK_HAS(s, frag)                                                       \
+    do {                                                                         \
+        const char *h_ = (s), *f_ = (frag);                                      \
+        if (h_ && strstr(h_, f_)) {                                              \
+            test_passed_++;                                                      \
+        } else {                                                                 \
+            test_failed_++;                                                      \
+            fprintf(stderr, "%s:%d: %s == \"%s\", expected to contain \"%s\"\n", \
+                    __FILE__, __LINE__, #s, h_ ? h_ : "(null)", f_);             \
+        }                                                                        \
+    } while (0)
+
 #define TEST_DONE()                                                              \
     do {                                                                         \
         printf("%d passed, %d failed\n", test_passed_, test_failed_);            \

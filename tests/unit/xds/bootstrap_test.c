@@ -18,14 +18,6 @@
 #include "xds/translate.h"
 
 /* err contains frag (printed when not). */
-#define CHECK_HAS(err, frag)                                                                                 \
-    do {                                                                                                     \
-        int ok_ = strstr((err), (frag)) != NULL;                                                             \
-        if (!ok_)                                                                                            \
-            fprintf(stderr, "  error: %s\n  wanted: %s\n", (err), (frag));                                   \
-        CHECK(ok_);                                                                                          \
-    } while (0)
-
 #define EXAMPLES "examples/bootstrap"
 #define BAD "tests/unit/xds/testdata/bad-bootstraps"
 

@@ -40,15 +40,6 @@
 typedef Envoy__Service__Status__V3__ClientStatusResponse resp_t;
 typedef Envoy__Service__Status__V3__ClientConfig__GenericXdsConfig gxc_t;
 
-#define CHECK_HAS(s, frag)                                                                                   \
-    do {                                                                                                     \
-        const char *s_ = (s);                                                                                \
-        int ok_ = s_ != NULL && strstr(s_, (frag)) != NULL;                                                  \
-        if (!ok_)                                                                                            \
-            fprintf(stderr, "  text: %s\n  wanted: %s\n", s_ ? s_ : "(null)", (frag));                       \
-        CHECK(ok_);                                                                                          \
-    } while (0)
-
 /* ---- a fake ADS transport ------------------------------------------------------- */
 
 static struct {

@@ -21,15 +21,6 @@
 
 static char err[2048];
 
-#define CHECK_HAS(s, frag)                                                                                   \
-    do {                                                                                                     \
-        const char *s_ = (s);                                                                                \
-        int ok_ = strstr(s_, (frag)) != NULL;                                                                \
-        if (!ok_)                                                                                            \
-            fprintf(stderr, "  error: %s\n  wanted: %s\n", s_, (frag));                                      \
-        CHECK(ok_);                                                                                          \
-    } while (0)
-
 static const ProtobufCMessageDescriptor *desc_of(dp_res_type_t t)
 {
     switch (t) {

@@ -26,36 +26,7 @@
 static char err[4096];
 static char dir[64];
 
-#define CHECK_HAS(s, frag)                                                                                   \
-    do {                                                                                                     \
-        const char *s_ = (s);                                                                                \
-        int ok_ = s_ != NULL && strstr(s_, (frag)) != NULL;                                                  \
-        if (!ok_)                                                                                            \
-            fprintf(stderr, "%s:%d:\n  error: %s\n  wanted: %s\n", __FILE__, __LINE__, s_ ? s_ : "(null)",   \
-                    (frag));                                                                                 \
-        CHECK(ok_);                                                                                          \
-    } while (0)
-
 /* ---- YAML helpers ------------------------------------------------------------------ */
-
-/* A PEM as a YAML double-quoted scalar. */
-static const char *q(const char *pem)
-{
-    char tmp[8192];
-    size_t k = 0;
-    tmp[k++] = '"';
-    for (const char *p = pem; *p && k < sizeof(tmp) - 4; p++) {
-        if (*p == '\n') {
-            tmp[k++] = '\\';
-            tmp[k++] = 'n';
-        } else {
-            tmp[k++] = *p;
-        }
-    }
-    tmp[k++] = '"';
-    tmp[k] = '\0';
-    return Y("%s", tmp);
-}
 
 static const char *path_of(const char *name)
 {
@@ -256,7 +227,7 @@ static void test_chains(void)
         dtls(
             Y("common_tls_context: {tls_certificates: [{certificate_chain: {inline_string: %s}, private_key: "
               "{inline_bytes: %s}}]}, disable_stateless_session_resumption: true",
-              q(SRV2_PEM), Y("'%s'", "LS0tLS1CRUdJTg=="))),
+              y_pem(SRV2_PEM), Y("'%s'", "LS0tLS1CRUdJTg=="))),
         hcm("plain", "r_plain"), hcm("fallback", "r_fallback"));
     dp_listener_cfg_t *l = NULL;
 
@@ -489,7 +460,7 @@ static void test_tls_errors(void)
     const char *e =
         chain_err(Y("%s, %s", h,
                     dtls(Y("common_tls_context: {tls_certificates: [{%s, private_key: {inline_string: %s}}]}",
-                           cert, q(OTHER_KEY)))));
+                           cert, y_pem(OTHER_KEY)))));
     CHECK_HAS(e, CTX ".tls_certificates[0]: private key does not match the certificate: ");
     e = chain_err(
         Y("%s, %s", h,
@@ -617,11 +588,11 @@ static void test_secret_refs(void)
     fs_add(false,
            Y("name: static_cert\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: "
              "{inline_string: %s}}",
-             q(SRV_PEM), q(SRV_KEY)));
+             y_pem(SRV_PEM), y_pem(SRV_KEY)));
     fs_add(true, Y("name: dyn_cert\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: "
                    "{inline_string: %s}}",
-                   q(SRV2_PEM), q(SRV2_KEY)));
-    fs_add(true, Y("name: dyn_ca\nvalidation_context: {trusted_ca: {inline_string: %s}}", q(CA_PEM)));
+                   y_pem(SRV2_PEM), y_pem(SRV2_KEY)));
+    fs_add(true, Y("name: dyn_ca\nvalidation_context: {trusted_ca: {inline_string: %s}}", y_pem(CA_PEM)));
     fs_add(true, "name: dyn_keys\nsession_ticket_keys: {keys: [{inline_string: "
                  "'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}]}");
 
@@ -713,17 +684,17 @@ static void test_secrets(void)
 {
     CHECK_STR(secret_err(Y("name: s\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: "
                            "{inline_string: %s}}",
-                           q(SRV_PEM), q(SRV_KEY))),
+                           y_pem(SRV_PEM), y_pem(SRV_KEY))),
               "");
     CHECK_HAS(secret_err(Y("name: s\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: "
                            "{inline_string: %s}}",
-                           q(SRV_PEM), q(OTHER_KEY))),
+                           y_pem(SRV_PEM), y_pem(OTHER_KEY))),
               "tls_certificate: private key does not match the certificate: ");
     CHECK_HAS(secret_err("name: s\ntls_certificate: {certificate_chain: {inline_string: x}, private_key: "
                          "{inline_string: y}}"),
               "tls_certificate: certificate_chain is not valid PEM");
     CHECK_STR(secret_err("name: s\ntls_certificate: {}"), "tls_certificate.certificate_chain: required");
-    CHECK_STR(secret_err(Y("name: s\nvalidation_context: {trusted_ca: {inline_string: %s}}", q(CA_PEM))), "");
+    CHECK_STR(secret_err(Y("name: s\nvalidation_context: {trusted_ca: {inline_string: %s}}", y_pem(CA_PEM))), "");
     CHECK_HAS(secret_err("name: s\nvalidation_context: {trusted_ca: {inline_string: nope}}"),
               "validation_context: trusted_ca is not valid PEM");
     CHECK_STR(
@@ -993,7 +964,7 @@ static void test_redaction(void)
               "common_tls_context: {tls_certificates: [{certificate_chain: {inline_string: %s}, private_key: "
               "{inline_string: %s}, password: {filename: /etc/pw}}]}, session_ticket_keys: {keys: "
               "[{inline_bytes: 'AAAA'}]}",
-              q(SRV_PEM), q(SRV_KEY)))));
+              y_pem(SRV_PEM), y_pem(SRV_KEY)))));
     CHECK(m != NULL);
     if (m == NULL)
         return;
@@ -1022,7 +993,7 @@ static void test_redaction(void)
         &envoy__extensions__transport_sockets__tls__v3__secret__descriptor,
         Y("name: s\ntls_certificate: {certificate_chain: {inline_string: %s}, private_key: {inline_string: "
           "%s}}",
-          q(SRV_PEM), q(SRV_KEY)));
+          y_pem(SRV_PEM), y_pem(SRV_KEY)));
     size_t len = protobuf_c_message_get_packed_size(m), olen = 0;
     uint8_t *buf = malloc(len), *out = NULL;
     protobuf_c_message_pack(m, buf);

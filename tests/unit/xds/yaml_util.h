@@ -1,6 +1,7 @@
-/* Test helpers shared by the xDS unit tests: a bootstrap from YAML text, and
- * printf into a rotating set of buffers for building YAML. Header-only
- * (static functions), included by one test file each. */
+/* Test helpers shared by the xDS unit tests: a bootstrap from YAML text,
+ * printf into a rotating set of buffers for building YAML, and a PEM as a
+ * YAML scalar. Header-only (static functions), included by one test
+ * file each. */
 #ifndef DP_TESTS_UNIT_XDS_YAML_UTIL_H
 #define DP_TESTS_UNIT_XDS_YAML_UTIL_H
 
@@ -50,6 +51,25 @@ static const char *Y(const char *f, ...)
     vsnprintf(b, Y_BUFSZ, f, ap);
     va_end(ap);
     return b;
+}
+
+/* A PEM (or any text) as a YAML double-quoted scalar, newlines escaped. */
+static inline const char *y_pem(const char *pem)
+{
+    char tmp[Y_BUFSZ];
+    size_t k = 0;
+    tmp[k++] = '"';
+    for (const char *p = pem; *p && k < sizeof(tmp) - 4; p++) {
+        if (*p == '\n') {
+            tmp[k++] = '\\';
+            tmp[k++] = 'n';
+        } else {
+            tmp[k++] = *p;
+        }
+    }
+    tmp[k++] = '"';
+    tmp[k] = '\0';
+    return Y("%s", tmp);
 }
 
 static inline void y_free(void)
