@@ -631,6 +631,16 @@ static int xl_listener(dp_xlate_t *x, const pb_listener_t *m, const dp_secret_so
         return dp_xlate__fail_at(x, "stat_prefix", "not supported yet");
     l->per_connection_buffer_limit_bytes =
         dp_xlate__u32(m->per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT);
+    /* drain_type and traffic_direction steer the server drain
+     * (dataplane/server/drain.h): MODIFY_ONLY listeners do not drain on
+     * /healthcheck/fail; /drain_listeners?inboundonly takes the INBOUND ones */
+    if (m->drain_type != ENVOY__CONFIG__LISTENER__V3__LISTENER__DRAIN_TYPE__DEFAULT &&
+        m->drain_type != ENVOY__CONFIG__LISTENER__V3__LISTENER__DRAIN_TYPE__MODIFY_ONLY)
+        return dp_xlate__fail_at(x, "drain_type", "unknown value %d", (int)m->drain_type);
+    l->drain_modify_only = m->drain_type == ENVOY__CONFIG__LISTENER__V3__LISTENER__DRAIN_TYPE__MODIFY_ONLY;
+    if ((unsigned)m->traffic_direction > ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__OUTBOUND)
+        return dp_xlate__fail_at(x, "traffic_direction", "unknown value %d", (int)m->traffic_direction);
+    l->inbound = m->traffic_direction == ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__INBOUND;
     dp_lf_state_t lfs;
     if ((rc = dp_xlate__listener_filters(x, m, l, &lfs)) != 0)
         return rc;

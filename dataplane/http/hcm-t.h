@@ -121,6 +121,8 @@ typedef struct dp_listener_cfg {
     dp_filter_chain_t *default_chain; /* default_filter_chain, or NULL */
     bool any_tls;                     /* some chain terminates TLS (sniff the first byte) */
     uint64_t listener_filters_timeout_ms; /* [15 s]: TLS sniffing + handshake */
+    bool drain_modify_only; /* drain_type MODIFY_ONLY: no drain on /healthcheck/fail */
+    bool inbound;           /* traffic_direction INBOUND (/drain_listeners?inboundonly) */
     /* listener_filters envoy.filters.listener.original_src: upstream
      * connections for this listener's requests come from the client's
      * address (dataplane/transparent/transparent.h) */
