@@ -494,35 +494,20 @@ else
 fi
 
 # --- xff: a static bootstrap with trusted hops, the catalogue from the same stub ------
-# hcm_listener NAME PORT USE_REMOTE_ADDRESS HOPS
-hcm_listener() {
-    cat <<YAML
-  - name: $1
-    address: { socket_address: { address: 127.0.0.1, port_value: $2 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: $1
-          use_remote_address: $3
-          xff_num_trusted_hops: $4
-          http_filters:
-          - name: dataplane.filters.http.containers
+# xff_listener NAME PORT USE_REMOTE_ADDRESS HOPS
+xff_listener() {
+    hcm_listener "$1" "$2" "$1" "          use_remote_address: $3
+          xff_num_trusted_hops: $4" "            - name: containers
+              domains: [\"*.$BASE\"]
+              routes: [{ match: { prefix: / }, route: { cluster: xff_containers } }]" \
+        "          - name: dataplane.filters.http.containers
             typed_config:
-              "@type": type.googleapis.com/dataplane.containers.v1.ContainerRouting
+              \"@type\": type.googleapis.com/dataplane.containers.v1.ContainerRouting
               base_domains: [$BASE]
               node: $NODE
-              catalogue: { ads: {} }
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-            - name: containers
-              domains: ["*.$BASE"]
-              routes: [{ match: { prefix: / }, route: { cluster: xff_containers } }]
-YAML
+              catalogue: { ads: {} }"
 }
+
 # boot2 [EXTRA_DYNAMIC_RESOURCES]: the static listeners, ADS for the catalogue
 boot2() {
     cat <<YAML
@@ -539,9 +524,9 @@ ${1:+  $1
 }static_resources:
   listeners:
 YAML
-    hcm_listener xff1 "$XFF1_PORT" true 1
-    hcm_listener xff2 "$XFF2_PORT" true 2
-    hcm_listener xff0 "$XFF0_PORT" false 0
+    xff_listener xff1 "$XFF1_PORT" true 1
+    xff_listener xff2 "$XFF2_PORT" true 2
+    xff_listener xff0 "$XFF0_PORT" false 0
     cat <<YAML
   clusters:
   - { name: xff_containers, type: ORIGINAL_DST, lb_policy: CLUSTER_PROVIDED, connect_timeout: 5s }

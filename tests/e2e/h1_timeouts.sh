@@ -10,22 +10,8 @@
 LA=$(free_port); LB=$(free_port); ADMIN_PORT=$(free_port); APP_PORT=$(free_port)
 start_upstream app "$APP_PORT"
 
-listener() { # NAME PORT PREFIX HCM_FIELDS
+vhosts() { # /upload to app, the rest answered here
     cat <<YAML
-  - name: $1
-    address: { socket_address: { address: 127.0.0.1, port_value: $2 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: $3
-$4
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
             - name: all
               domains: ["*"]
               routes:
@@ -42,11 +28,11 @@ admin:
 static_resources:
   listeners:
 YAML
-    listener a "$LA" a_http "          common_http_protocol_options: { idle_timeout: 1s }
+    hcm_listener a "$LA" a_http "          common_http_protocol_options: { idle_timeout: 1s }
           stream_idle_timeout: 1s
-          request_headers_timeout: 3s"
-    listener b "$LB" b_http "          common_http_protocol_options: { idle_timeout: 2.5s }
-          request_headers_timeout: 1.5s"
+          request_headers_timeout: 3s" "$(vhosts)"
+    hcm_listener b "$LB" b_http "          common_http_protocol_options: { idle_timeout: 2.5s }
+          request_headers_timeout: 1.5s" "$(vhosts)"
     echo "  clusters:"
     cluster_yaml app "$APP_PORT"
 } >"$WORK/bootstrap.yaml"

@@ -179,33 +179,44 @@ dynamic_resources:
 YAML
 }
 
+# hcm_listener NAME PORT STAT_PREFIX [HCM_YAML] [VHOSTS_YAML] [FILTERS_YAML]
+# [LISTENER_YAML]: one item of static_resources.listeners, an HCM on
+# 127.0.0.1:PORT. HCM_YAML: more HCM fields at their indentation; VHOSTS_YAML:
+# the inline route config's virtual hosts (default: everything to cluster
+# "app"); FILTERS_YAML: http_filters items before the router; LISTENER_YAML:
+# more Listener fields at their indentation.
+hcm_listener() {
+    cat <<YAML
+  - name: $1
+    address: { socket_address: { address: 127.0.0.1, port_value: $2 } }
+${7:+$7
+}    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: $3
+${4:+$4
+}          http_filters:
+${6:+$6
+}          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+          route_config:
+            virtual_hosts:
+${5:-$(catchall_vhost app)}
+YAML
+}
+
 # hcm_bootstrap VHOSTS_YAML CLUSTERS_YAML [HCM_YAML] [FILTERS_YAML]: admin on
-# $ADMIN_PORT, listener "ingress" on $LISTEN_PORT with an HCM (stat_prefix
-# ingress_http, HCM_YAML: more HCM fields at its indentation; http_filters:
-# FILTERS_YAML, list items at their indentation, then the router) whose
-# inline route config has VHOSTS_YAML, then static clusters.
+# $ADMIN_PORT, listener "ingress" on $LISTEN_PORT (hcm_listener, stat_prefix
+# ingress_http), then static clusters.
 hcm_bootstrap() {
     cat <<YAML
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: $ADMIN_PORT } }
 static_resources:
   listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $LISTEN_PORT } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-${3:+$3
-}          http_filters:
-${4:+$4
-}          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            virtual_hosts:
-$1
+$(hcm_listener ingress "$LISTEN_PORT" ingress_http "${3:-}" "$1" "${4:-}")
   clusters:
 $2
 YAML
