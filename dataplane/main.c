@@ -2,11 +2,14 @@
  *
  *   dataplane -c bootstrap.yaml [--mode serve|validate] [--concurrency N]
  *             [-l LEVEL] [--service-node ID] [--service-cluster NAME]
- *             [--drain-time-s S] [--xds-record FILE] [--csds-address HOST:PORT]
+ *             [--drain-time-s S] [--drain-strategy gradual|immediate]
+ *             [--xds-record FILE] [--csds-address HOST:PORT]
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by
  * --drain-time-s), exit 0. SIGHUP: re-read the bootstrap's static resources;
- * a bootstrap that does not load is logged and the running config stays. */
+ * a bootstrap that does not load is logged and the running config stays.
+ * POST /quitquitquit on the admin port: exit 0 at once (Envoy's). The
+ * drain sequence of POST /drain_listeners?graceful: dataplane/server/drain.h. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "dataplane/core/log.h"
 #include "dataplane/core/loop.h"
 #include "dataplane/server/config.h"
+#include "dataplane/server/drain.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/transparent/transparent.h"
 #include "dataplane/upstream/health.h"
@@ -38,6 +42,7 @@ static struct {
     int concurrency;
     dp_bootstrap_opts_t bopts;
     double drain_time_s;
+    dp_drain_strategy_t drain_strategy;
     const char *xds_record;
     const char *csds_address;
     char *command_line;
@@ -49,14 +54,15 @@ static dp_bootstrap_t *boot;
  * from the first one: freed at exit. */
 static dp_bootstrap_t **retired;
 static size_t n_retired;
-static ev_timer drain_timer;
+static ev_timer drain_timer, quit_timer;
 static uint64_t drain_deadline_ms;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: dataplane -c FILE [--mode serve|validate] [--concurrency N] [-l LEVEL]\n"
                "                 [--service-node ID] [--service-cluster NAME] [--drain-time-s S]\n"
-               "                 [--xds-record FILE] [--csds-address HOST:PORT] [--version]\n");
+               "                 [--drain-strategy gradual|immediate] [--xds-record FILE]\n"
+               "                 [--csds-address HOST:PORT] [--version]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -69,6 +75,7 @@ static void parse_args(int argc, char **argv)
         {"service-node", required_argument, NULL, 'N'},
         {"service-cluster", required_argument, NULL, 'C'},
         {"drain-time-s", required_argument, NULL, 'd'},
+        {"drain-strategy", required_argument, NULL, 'D'},
         {"xds-record", required_argument, NULL, 'R'},
         {"csds-address", required_argument, NULL, 'S'},
         {"version", no_argument, NULL, 'v'},
@@ -113,6 +120,16 @@ static void parse_args(int argc, char **argv)
             break;
         case 'd':
             opt.drain_time_s = atof(optarg);
+            break;
+        case 'D':
+            if (strcmp(optarg, "gradual") == 0) {
+                opt.drain_strategy = DP_DRAIN_GRADUAL;
+            } else if (strcmp(optarg, "immediate") == 0) {
+                opt.drain_strategy = DP_DRAIN_IMMEDIATE;
+            } else {
+                fprintf(stderr, "error: --drain-strategy must be gradual or immediate, not '%s'\n", optarg);
+                exit(1);
+            }
             break;
         case 'R':
             opt.xds_record = optarg;
@@ -225,6 +242,22 @@ static void on_sigterm(struct ev_loop *ev, ev_signal *w, int revents)
     ev_timer_start(ev, &drain_timer);
 }
 
+static void on_quit_timer(struct ev_loop *ev, ev_timer *t, int revents)
+{
+    (void)t;
+    (void)revents;
+    DP_INFO("POST /quitquitquit: exiting");
+    ev_break(ev, EVBREAK_ALL);
+}
+
+/* POST /quitquitquit: out of the loop on the next turn, once the admin's
+ * "OK" has been written. */
+static void quit_soon(void)
+{
+    if (!ev_is_active(&quit_timer))
+        ev_timer_start(main_loop.ev, &quit_timer);
+}
+
 int main(int argc, char **argv)
 {
     /* before anything allocates through OpenSSL (ossl_mem.h) */
@@ -257,6 +290,8 @@ int main(int argc, char **argv)
         return 1;
     }
     dp_config_init(&main_loop);
+    dp_drain_configure(opt.drain_time_s, opt.drain_strategy);
+    ev_timer_init(&quit_timer, on_quit_timer, 0.01, 0);
     if (boot->has_admin) {
         dp_admin_info_t info = {
             .version = DP_VERSION,
@@ -268,6 +303,8 @@ int main(int argc, char **argv)
             .service_node = opt.bopts.service_node,
             .service_cluster = opt.bopts.service_cluster,
             .drain_time_s = opt.drain_time_s,
+            .drain_strategy = opt.drain_strategy,
+            .quit = quit_soon,
         };
         if (dp_admin_start(&main_loop, boot, &info, err, sizeof(err)) != 0) {
             fprintf(stderr, "error: %s\n", err);
@@ -328,6 +365,8 @@ int main(int argc, char **argv)
         dp_bootstrap_free(retired[i]);
     free(retired);
     ev_timer_stop(ev, &drain_timer);
+    ev_timer_stop(ev, &quit_timer);
+    dp_drain_reset();
     ev_signal_stop(ev, &sigterm);
     ev_signal_stop(ev, &sigint);
     ev_signal_stop(ev, &sighup);

@@ -1,7 +1,8 @@
 /* The admin listener (bootstrap admin.address), served on the main
  * thread's loop: /ready, /server_info, /stats, /stats/prometheus,
  * /config_dump, /clusters, /listeners, POST /healthcheck/fail and
- * /healthcheck/ok, with Envoy's output formats. */
+ * /healthcheck/ok, POST /drain_listeners and /quitquitquit, with Envoy's
+ * output formats. */
 #ifndef DP_ADMIN_ADMIN_H
 #define DP_ADMIN_ADMIN_H
 
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "dataplane/core/loop.h"
+#include "dataplane/server/drain.h"
 #include "xds/bootstrap.h"
 #include "xds/snapshot.h"
 
@@ -21,6 +23,8 @@ typedef struct dp_admin_info {
     /* additions for /server_info command_line_options (NULL / 0: unset) */
     const char *service_node, *service_cluster; /* --service-node / --service-cluster as given */
     double drain_time_s;                        /* --drain-time-s (default 600) */
+    dp_drain_strategy_t drain_strategy;         /* --drain-strategy */
+    void (*quit)(void); /* POST /quitquitquit, once the answer is queued; NULL: 503 */
 } dp_admin_info_t;
 
 /* Binds the admin address and serves on `loop`. Strings in b and info are
@@ -36,8 +40,6 @@ void dp_admin_set_snapshot(dp_snapshot_t *snap);
 /* Server state for /ready and /server_info: "LIVE", "DRAINING",
  * "PRE_INITIALIZING", "INITIALIZING". */
 void dp_admin_set_state(const char *state);
-/* true after POST /healthcheck/fail (until /healthcheck/ok). */
-bool dp_admin_healthcheck_failed(void);
 /* Closes the admin connections and listener and drops the snapshot. */
 void dp_admin_stop(void);
 

@@ -1,7 +1,8 @@
 /* The admin endpoints, with Envoy's output formats
  * (https://www.envoyproxy.io/docs/envoy/latest/operations/admin):
  * /ready, /server_info, /stats (text, json, prometheus), /stats/prometheus,
- * /clusters, /listeners, /healthcheck/fail|ok, /help. /config_dump is in
+ * /clusters, /listeners, /healthcheck/fail|ok, /drain_listeners,
+ * /quitquitquit, /help. /config_dump is in
  * config_dump.c. Everything runs on the main thread; reads of stats are
  * relaxed atomics, the configuration comes from the snapshot the admin
  * holds a reference to. */
@@ -19,6 +20,7 @@
 #include "dataplane/admin/stats.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
+#include "dataplane/server/config.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/upstream/health.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
@@ -34,10 +36,11 @@ static void set_text(dp_admin_resp_t *r, int status, const char *text)
     dp_admin__buf_puts(&r->body, text);
 }
 
-/* Envoy's Utility::serverState: a failed health check reads as DRAINING. */
+/* Envoy's Utility::serverState: a failed health check or the drain
+ * sequence reads as DRAINING. */
 static const char *effective_state(const dp_admin_state_t *st)
 {
-    if (atomic_load(&st->hc_failed))
+    if (dp_drain_hc_failed() || dp_drain_draining())
         return "DRAINING";
     return st->state[0] ? st->state : "PRE_INITIALIZING";
 }
@@ -57,7 +60,7 @@ static void h_hc_fail(const char *q, size_t ql, dp_admin_resp_t *r)
 {
     (void)q;
     (void)ql;
-    atomic_store(&dp_admin__state()->hc_failed, true);
+    dp_drain_set_hc_failed(true);
     set_text(r, 200, "OK\n");
 }
 
@@ -65,7 +68,47 @@ static void h_hc_ok(const char *q, size_t ql, dp_admin_resp_t *r)
 {
     (void)q;
     (void)ql;
-    atomic_store(&dp_admin__state()->hc_failed, false);
+    dp_drain_set_hc_failed(false);
+    set_text(r, 200, "OK\n");
+}
+
+/* POST /drain_listeners[?inboundonly][&graceful][&skip_exit]: without
+ * graceful the listeners stop accepting now; with it the drain sequence
+ * runs first (a second call while it runs changes nothing), and skip_exit
+ * leaves the listeners accepting at its end. Open connections go on. */
+static void h_drain_listeners(const char *q, size_t ql, dp_admin_resp_t *r)
+{
+    char v[8];
+    bool inbound = dp_admin__query_get(q, ql, "inboundonly", v, sizeof(v));
+    bool graceful = dp_admin__query_get(q, ql, "graceful", v, sizeof(v));
+    bool skip_exit = dp_admin__query_get(q, ql, "skip_exit", v, sizeof(v));
+    dp_admin_state_t *st = dp_admin__state();
+    if (skip_exit && !graceful) {
+        set_text(r, 400, "skip_exit requires graceful\n");
+        return;
+    }
+    if (graceful) {
+        if (st->loop == NULL) {
+            set_text(r, 503, "no event loop to time the drain on\n");
+            return;
+        }
+        dp_drain_start(st->loop->ev, inbound, skip_exit);
+    } else {
+        dp_config_stop_listeners(inbound);
+    }
+    set_text(r, 200, "OK\n");
+}
+
+static void h_quit(const char *q, size_t ql, dp_admin_resp_t *r)
+{
+    (void)q;
+    (void)ql;
+    dp_admin_state_t *st = dp_admin__state();
+    if (st->quit == NULL) {
+        set_text(r, 503, "this process cannot be stopped from here\n");
+        return;
+    }
+    st->quit();
     set_text(r, 200, "OK\n");
 }
 
@@ -161,7 +204,7 @@ static void h_server_info(const char *q, size_t ql, dp_admin_resp_t *r)
     jw_kv_str(&w, "service_zone", "");
     snprintf(dur, sizeof(dur), "%.9gs", st->drain_time_s > 0 ? st->drain_time_s : 600);
     jw_kv_str(&w, "drain_time", dur);
-    jw_kv_str(&w, "drain_strategy", "Gradual");
+    jw_kv_str(&w, "drain_strategy", st->drain_strategy == DP_DRAIN_IMMEDIATE ? "Immediate" : "Gradual");
     jw_kv_str(&w, "parent_shutdown_time", "900s");
     jw_kv_str(&w, "mode", "Serve");
     jw_kv_bool(&w, "disable_hot_restart", true);
@@ -753,10 +796,12 @@ static const struct endpoint {
     {"/", "Admin home page", false, h_help},
     {"/clusters", "upstream cluster status", false, h_clusters},
     {"/config_dump", "dump current Envoy configs (experimental)", false, dp_admin__config_dump},
+    {"/drain_listeners", "drain listeners", true, h_drain_listeners},
     {"/healthcheck/fail", "cause the server to fail health checks", true, h_hc_fail},
     {"/healthcheck/ok", "cause the server to pass health checks", true, h_hc_ok},
     {"/help", "print out list of admin commands", false, h_help},
     {"/listeners", "print listener info", false, h_listeners},
+    {"/quitquitquit", "exit the server", true, h_quit},
     {"/ready", "print server state, return 200 if LIVE, otherwise return 503", false, h_ready},
     {"/server_info", "print server version/status information", false, h_server_info},
     {"/stats", "print server stats", false, h_stats},

@@ -85,6 +85,8 @@ void dp_admin__configure(const dp_admin_info_t *info, const char *config_path)
     st.config_path = dup_or_null(config_path);
     st.concurrency = info->concurrency;
     st.drain_time_s = info->drain_time_s;
+    st.drain_strategy = info->drain_strategy;
+    st.quit = info->quit;
     st.start_wall_ms = info->start_wall_ms ? info->start_wall_ms : dp_wall_ms();
 }
 
@@ -105,11 +107,6 @@ void dp_admin_set_snapshot(dp_snapshot_t *snap)
 void dp_admin_set_state(const char *state)
 {
     snprintf(st.state, sizeof(st.state), "%s", state ? state : "");
-}
-
-bool dp_admin_healthcheck_failed(void)
-{
-    return atomic_load_explicit(&st.hc_failed, memory_order_relaxed);
 }
 
 /* --- connections -------------------------------------------------------------- */
@@ -389,6 +386,7 @@ int dp_admin_start(dp_loop_t *loop, const dp_bootstrap_t *b, const dp_admin_info
     }
     srv.fd = fd;
     srv.loop = loop;
+    st.loop = loop;
     ev_io_init(&srv.accept_w, on_accept, fd, EV_READ);
     ev_io_start(loop->ev, &srv.accept_w);
     srv.started = true;
@@ -422,5 +420,7 @@ void dp_admin_stop(void)
     free_logs();
     dp_snapshot_unref(st.snap);
     st.snap = NULL;
+    st.loop = NULL;
+    st.quit = NULL;
     free_info();
 }

@@ -13,17 +13,19 @@
 #include "dataplane/admin/admin.h"
 #include "dataplane/core/buf.h"
 
-/* Process-wide admin state. Written on the main thread only, except
- * hc_failed (read from any thread through dp_admin_healthcheck_failed). */
+/* Process-wide admin state, on the main thread only (the health check
+ * verdict and the drain sequence are dataplane/server/drain.h's). */
 typedef struct dp_admin_state {
     dp_snapshot_t *snap; /* ref held; NULL before the first swap */
     char state[24];      /* "LIVE", "DRAINING", "PRE_INITIALIZING", "INITIALIZING" */
-    _Atomic bool hc_failed;
     /* dp_admin_info_t, copied (the bootstrap may be reloaded and freed) */
     char *version, *node_id, *node_cluster, *command_line, *config_path;
     char *service_node, *service_cluster;
     int concurrency;
     double drain_time_s;
+    dp_drain_strategy_t drain_strategy;
+    void (*quit)(void);
+    dp_loop_t *loop; /* the main loop (dp_admin_start), NULL in unit tests */
     uint64_t start_wall_ms;
     /* when the bootstrap in snap changed last (BootstrapConfigDump) */
     uint64_t bootstrap_updated_ms;

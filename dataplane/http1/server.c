@@ -12,6 +12,7 @@
 #include "dataplane/http/hcm.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/http1/parser.h"
+#include "dataplane/server/drain.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/transport/sock.h"
 
@@ -411,6 +412,8 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
     char line[64];
     if (c->state == H1S_BODY || c->draining)
         c->keep_alive = false; /* body not read to the end: can't find the next request */
+    else if (c->keep_alive && dp_drain_close(c->link.listener, worker_of(c)))
+        c->keep_alive = false; /* the server drains (dataplane/server/drain.h) */
     c->resp_no_body = c->is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
     c->resp_chunked = c->resp_until_close = false;
     /* "HTTP/1.1 200 OK\r\n" without printf: this runs for every response */

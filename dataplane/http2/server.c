@@ -477,9 +477,8 @@ static void on_drain_timer(struct ev_loop *ev, ev_timer *t, int revents)
  * listener changed): Envoy's graceful drain, a GOAWAY "shutdown notice"
  * (last stream id 2^31-1) so the client opens no more streams, then after
  * drain_timeout the real GOAWAY; requests already on their way are served. */
-static void drain_conn(dp_conn_link_t *l, bool hard)
+void dp_h2__drain(dp_h2_conn_t *c, bool hard)
 {
-    dp_h2_conn_t *c = (dp_h2_conn_t *)l;
     if (c->state != H2C_OPEN)
         return;
     if (hard || c->hcm->drain_timeout_ms == 0) {
@@ -491,7 +490,14 @@ static void drain_conn(dp_conn_link_t *l, bool hard)
         ev_timer_set(&c->drain_timer, (double)c->hcm->drain_timeout_ms / 1000.0, 0);
         ev_timer_start(c->w->loop.ev, &c->drain_timer);
     }
-    pump(c);
+}
+
+static void drain_conn(dp_conn_link_t *l, bool hard)
+{
+    dp_h2_conn_t *c = (dp_h2_conn_t *)l;
+    dp_h2__drain(c, hard);
+    if (c->state == H2C_OPEN)
+        pump(c);
 }
 
 /* Every stream ends (the client is told by GOAWAY, or is gone) and the

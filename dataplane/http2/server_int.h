@@ -176,6 +176,9 @@ struct dp_h2_conn {
 void dp_h2__kick(dp_h2_conn_t *c);
 void dp_h2__work(dp_h2_conn_t *c, dp_h2_stream_t *h);
 uint64_t dp_h2__now_ms(const dp_h2_conn_t *c);
+/* hard: the final GOAWAY now; soft: a shutdown notice, the final GOAWAY
+ * after the HCM's drain_timeout. The caller pumps. */
+void dp_h2__drain(dp_h2_conn_t *c, bool hard);
 
 /* server_stream.c */
 extern const dp_stream_ops_t dp_h2__stream_ops;

@@ -20,6 +20,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/http2/server_int.h"
+#include "dataplane/server/drain.h"
 
 #define FREE_LIST_MAX 8
 
@@ -497,6 +498,8 @@ static void h2_send_head(dp_stream_t *s, int status, dp_headers_t *hd, int64_t c
         DP_DEBUG("h2: stream %d: response not submitted: %s", h->id, nghttp2_strerror(rv));
         h->has_provider = 0;
         dp_h2__stream_reset(h, NGHTTP2_INTERNAL_ERROR);
+    } else if (status >= 200 && !c->draining && dp_drain_close(c->link.listener, c->w)) {
+        dp_h2__drain(c, false); /* the server drains (dataplane/server/drain.h) */
     }
     h->last_activity_ms = dp_h2__now_ms(c);
     dp_h2__kick(c);

@@ -16,6 +16,7 @@ static dp_lset_t *lset;         /* guarded by lock */
 static dp_snapshot_t *for_admin; /* guarded by lock: next snapshot for the admin endpoint */
 static ev_async admin_wakeup;
 static dp_loop_t *main_loop;
+static dp_lstop_t stopped;      /* guarded by lock; only grows */
 
 /* The admin endpoint lives on the main loop: hand it the snapshot there. */
 static void on_admin_wakeup(struct ev_loop *ev, ev_async *a, int revents)
@@ -45,8 +46,8 @@ int dp_config_commit(dp_snapshot_t *snap, const char **failed_listener, char *er
 {
     pthread_mutex_lock(&lock);
     size_t failed = SIZE_MAX;
-    dp_lset_t *n = dp_lset_build(lset, snap->listeners, snap->n_listeners, dp_workers_count(), &failed, errbuf,
-                                 errlen);
+    dp_lset_t *n = dp_lset_build(lset, snap->listeners, snap->n_listeners, dp_workers_count(), stopped, &failed,
+                                 errbuf, errlen);
     if (n == NULL) {
         pthread_mutex_unlock(&lock);
         if (failed_listener)
@@ -64,6 +65,27 @@ int dp_config_commit(dp_snapshot_t *snap, const char **failed_listener, char *er
     if (main_loop)
         ev_async_send(main_loop->ev, &admin_wakeup);
     return 0;
+}
+
+void dp_config_stop_listeners(bool inbound_only)
+{
+    pthread_mutex_lock(&lock);
+    dp_lstop_t want = inbound_only ? DP_LSTOP_INBOUND : DP_LSTOP_ALL;
+    if (want > stopped)
+        stopped = want;
+    char err[256];
+    /* the listeners still running keep their sockets (dup) */
+    dp_lset_t *n = current ? dp_lset_build(lset, current->listeners, current->n_listeners, dp_workers_count(),
+                                           stopped, NULL, err, sizeof(err))
+                           : NULL;
+    if (n) {
+        dp_workers_publish(NULL, n);
+        dp_lset_unref(lset);
+        lset = n;
+    } else if (current) {
+        DP_ERROR("listeners not stopped: %s", err);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 dp_snapshot_t *dp_config_current(void)

@@ -7,6 +7,7 @@
 #ifndef DP_SERVER_CONFIG_H
 #define DP_SERVER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dataplane/core/loop.h"
@@ -18,6 +19,10 @@ void dp_config_init(dp_loop_t *main_loop);
  * when a listener cannot be bound: *failed_listener names it (pointing into
  * snap) and errbuf says why; nothing changes then. */
 int dp_config_commit(dp_snapshot_t *snap, const char **failed_listener, char *errbuf, size_t errlen);
+/* POST /drain_listeners: the listeners (with inbound_only, those with
+ * traffic_direction INBOUND) close their sockets and accept nothing more,
+ * now and in every later configuration; their connections go on. */
+void dp_config_stop_listeners(bool inbound_only);
 /* The snapshot in force (a new reference), or NULL before the first. */
 dp_snapshot_t *dp_config_current(void);
 void dp_config_shutdown(void);

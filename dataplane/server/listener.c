@@ -78,8 +78,13 @@ static const dp_lsock_t *find_prev(const dp_lset_t *prev, const dp_listener_cfg_
     return NULL;
 }
 
+static bool is_stopped(const dp_listener_cfg_t *cfg, dp_lstop_t stop)
+{
+    return stop == DP_LSTOP_ALL || (stop == DP_LSTOP_INBOUND && cfg->inbound);
+}
+
 dp_lset_t *dp_lset_build(const dp_lset_t *prev, dp_listener_cfg_t *const *listeners, size_t n, int n_workers,
-                         size_t *failed, char *errbuf, size_t errlen)
+                         dp_lstop_t stop, size_t *failed, char *errbuf, size_t errlen)
 {
     dp_lset_t *s = dp_xcalloc(1, sizeof(*s));
     s->refcnt = 1;
@@ -90,9 +95,11 @@ dp_lset_t *dp_lset_build(const dp_lset_t *prev, dp_listener_cfg_t *const *listen
         l->refcnt = 1;
         l->name = dp_xstrdup(cfg->name);
         l->cfg = dp_listener_cfg_ref(cfg);
+        s->v[s->n++] = l;
+        if (is_stopped(cfg, stop))
+            continue; /* no socket: its connections go on, nothing new comes */
         l->n_fds = n_workers;
         l->fds = dp_xmalloc(sizeof(int) * (size_t)n_workers);
-        s->v[s->n++] = l;
         const dp_lsock_t *old = find_prev(prev, cfg, n_workers);
         for (int w = 0; w < n_workers; w++) {
             if (old) {

@@ -112,6 +112,8 @@ static void start_listeners(dp_worker_t *w, dp_lset_t *set)
         return;
     w->listeners = dp_xcalloc(set->n ? set->n : 1, sizeof(*w->listeners));
     for (size_t i = 0; i < set->n; i++) {
+        if (set->v[i]->n_fds == 0)
+            continue; /* stopped */
         dp_worker_listener_t *wl = &w->listeners[w->n_listeners++];
         wl->ls = dp_lsock_ref(set->v[i]);
         wl->w = w;

@@ -258,14 +258,14 @@ static void test_routing_and_health(void)
     b = req("GET", "/healthcheck/fail");
     CHECK_INT(resp.status, 405);
     CHECK_STR(b, "Method GET not allowed, POST required.\n");
-    CHECK(!dp_admin_healthcheck_failed());
+    CHECK(!dp_drain_hc_failed());
     b = req("DELETE", "/stats");
     CHECK_INT(resp.status, 405);
 
     b = req("POST", "/healthcheck/fail");
     CHECK_INT(resp.status, 200);
     CHECK_STR(b, "OK\n");
-    CHECK(dp_admin_healthcheck_failed());
+    CHECK(dp_drain_hc_failed());
     b = req("GET", "/ready");
     CHECK_INT(resp.status, 503);
     CHECK_STR(b, "DRAINING\n");
@@ -275,7 +275,7 @@ static void test_routing_and_health(void)
     json_decref(j);
     b = req("POST", "/healthcheck/ok");
     CHECK_STR(b, "OK\n");
-    CHECK(!dp_admin_healthcheck_failed());
+    CHECK(!dp_drain_hc_failed());
     b = req("GET", "/ready");
     CHECK_INT(resp.status, 200);
 
@@ -710,7 +710,7 @@ static void test_http_server(void)
     const char *second = strstr(in, "OK\nHTTP/1.1 200 OK\r\n");
     CHECK(second != NULL);
     CHECK(second && strstr(second + 3, "OK\nHTTP/1.1 200 OK\r\n") != NULL);
-    CHECK(!dp_admin_healthcheck_failed());
+    CHECK(!dp_drain_hc_failed());
     /* HEAD: the length of the body that was not sent */
     size_t inlen = strlen(in);
     CHECK(inlen > 21 && strcmp(in + inlen - 21, "content-length: 5\r\n\r\n") == 0);
