@@ -1,8 +1,8 @@
 /* The admin listener (bootstrap admin.address), served on the main
  * thread's loop: /ready, /server_info, /stats, /stats/prometheus,
  * /config_dump, /clusters, /listeners, POST /healthcheck/fail and
- * /healthcheck/ok, POST /drain_listeners and /quitquitquit, with Envoy's
- * output formats. */
+ * /healthcheck/ok, POST /drain_listeners and /quitquitquit, POST /logging,
+ * /memory, POST /reset_counters, with Envoy's output formats. */
 #ifndef DP_ADMIN_ADMIN_H
 #define DP_ADMIN_ADMIN_H
 

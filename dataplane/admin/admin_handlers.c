@@ -1,9 +1,10 @@
 /* The admin endpoints, with Envoy's output formats
  * (https://www.envoyproxy.io/docs/envoy/latest/operations/admin):
  * /ready, /server_info, /stats (text, json, prometheus), /stats/prometheus,
- * /clusters, /listeners, /healthcheck/fail|ok, /drain_listeners,
- * /quitquitquit, /help. /config_dump is in
- * config_dump.c. Everything runs on the main thread; reads of stats are
+ * /clusters, /listeners, /help. /config_dump is in config_dump.c, the
+ * endpoints that act on the server (/healthcheck/fail|ok, /drain_listeners,
+ * /quitquitquit, /logging, /memory, /reset_counters) in admin_ops.c.
+ * Everything runs on the main thread; reads of stats are
  * relaxed atomics, the configuration comes from the snapshot the admin
  * holds a reference to. */
 #include <arpa/inet.h>
@@ -20,7 +21,6 @@
 #include "dataplane/admin/stats.h"
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
-#include "dataplane/server/config.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/upstream/health.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
@@ -29,12 +29,6 @@
 
 typedef void (*handler_fn)(const char *query, size_t qlen, dp_admin_resp_t *r);
 
-static void set_text(dp_admin_resp_t *r, int status, const char *text)
-{
-    r->status = status;
-    r->ctype = DP_ADMIN_CT_TEXT;
-    dp_admin__buf_puts(&r->body, text);
-}
 
 /* Envoy's Utility::serverState: a failed health check or the drain
  * sequence reads as DRAINING. */
@@ -56,69 +50,11 @@ static void h_ready(const char *q, size_t ql, dp_admin_resp_t *r)
     dp_admin__buf_printf(&r->body, "%s\n", state);
 }
 
-static void h_hc_fail(const char *q, size_t ql, dp_admin_resp_t *r)
-{
-    (void)q;
-    (void)ql;
-    dp_drain_set_hc_failed(true);
-    set_text(r, 200, "OK\n");
-}
-
-static void h_hc_ok(const char *q, size_t ql, dp_admin_resp_t *r)
-{
-    (void)q;
-    (void)ql;
-    dp_drain_set_hc_failed(false);
-    set_text(r, 200, "OK\n");
-}
-
-/* POST /drain_listeners[?inboundonly][&graceful][&skip_exit]: without
- * graceful the listeners stop accepting now; with it the drain sequence
- * runs first (a second call while it runs changes nothing), and skip_exit
- * leaves the listeners accepting at its end. Open connections go on. */
-static void h_drain_listeners(const char *q, size_t ql, dp_admin_resp_t *r)
-{
-    char v[8];
-    bool inbound = dp_admin__query_get(q, ql, "inboundonly", v, sizeof(v));
-    bool graceful = dp_admin__query_get(q, ql, "graceful", v, sizeof(v));
-    bool skip_exit = dp_admin__query_get(q, ql, "skip_exit", v, sizeof(v));
-    dp_admin_state_t *st = dp_admin__state();
-    if (skip_exit && !graceful) {
-        set_text(r, 400, "skip_exit requires graceful\n");
-        return;
-    }
-    if (graceful) {
-        if (st->loop == NULL) {
-            set_text(r, 503, "no event loop to time the drain on\n");
-            return;
-        }
-        dp_drain_start(st->loop->ev, inbound, skip_exit);
-    } else {
-        dp_config_stop_listeners(inbound);
-    }
-    set_text(r, 200, "OK\n");
-}
-
-static void h_quit(const char *q, size_t ql, dp_admin_resp_t *r)
-{
-    (void)q;
-    (void)ql;
-    dp_admin_state_t *st = dp_admin__state();
-    if (st->quit == NULL) {
-        set_text(r, 503, "this process cannot be stopped from here\n");
-        return;
-    }
-    st->quit();
-    set_text(r, 200, "OK\n");
-}
-
 /* --- /server_info ------------------------------------------------------------ */
 
 static const char *log_level_name(void)
 {
-    static const char *const names[] = {"trace", "debug", "info", "warning", "error", "critical", "off"};
-    unsigned l = (unsigned)dp_log_level;
-    return l < DP_ARRAY_SIZE(names) ? names[l] : "info";
+    return dp_log_level_name(dp_log_level);
 }
 
 /* The bootstrap's Node as the xDS client presents it: id and cluster after
@@ -509,7 +445,7 @@ static void h_stats(const char *q, size_t ql, dp_admin_resp_t *r)
     dp_admin__query_get(q, ql, "format", format, sizeof(format));
     bool json = strcmp(format, "json") == 0, prom = strcmp(format, "prometheus") == 0;
     if (format[0] && !json && !prom && strcmp(format, "text") != 0) {
-        set_text(r, 400, "usage: /stats?format=(json|prometheus|text)\n");
+        dp_admin__set_text(r, 400, "usage: /stats?format=(json|prometheus|text)\n");
         return;
     }
     stat_list_t l;
@@ -796,13 +732,16 @@ static const struct endpoint {
     {"/", "Admin home page", false, h_help},
     {"/clusters", "upstream cluster status", false, h_clusters},
     {"/config_dump", "dump current Envoy configs (experimental)", false, dp_admin__config_dump},
-    {"/drain_listeners", "drain listeners", true, h_drain_listeners},
-    {"/healthcheck/fail", "cause the server to fail health checks", true, h_hc_fail},
-    {"/healthcheck/ok", "cause the server to pass health checks", true, h_hc_ok},
+    {"/drain_listeners", "drain listeners", true, dp_admin__drain_listeners},
+    {"/healthcheck/fail", "cause the server to fail health checks", true, dp_admin__hc_fail},
+    {"/healthcheck/ok", "cause the server to pass health checks", true, dp_admin__hc_ok},
     {"/help", "print out list of admin commands", false, h_help},
     {"/listeners", "print listener info", false, h_listeners},
-    {"/quitquitquit", "exit the server", true, h_quit},
+    {"/logging", "query/change logging levels", true, dp_admin__logging},
+    {"/memory", "print current allocation/heap usage", false, dp_admin__memory},
+    {"/quitquitquit", "exit the server", true, dp_admin__quit},
     {"/ready", "print server state, return 200 if LIVE, otherwise return 503", false, h_ready},
+    {"/reset_counters", "reset all counters to zero", true, dp_admin__reset_counters},
     {"/server_info", "print server version/status information", false, h_server_info},
     {"/stats", "print server stats", false, h_stats},
     {"/stats/prometheus", "print server stats in prometheus format", false, h_prometheus},

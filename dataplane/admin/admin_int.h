@@ -61,9 +61,19 @@ typedef struct dp_admin_resp {
 void dp_admin__handle(const char *method, size_t method_len, const char *target, size_t target_len,
                       dp_admin_resp_t *r);
 
-/* Handlers (admin_handlers.c, config_dump.c). query is the raw query
- * string after '?' (may be empty, not NUL-terminated). */
+/* Handlers (admin_handlers.c, config_dump.c, admin_ops.c). query is the
+ * raw query string after '?' (may be empty, not NUL-terminated). */
 void dp_admin__config_dump(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__hc_fail(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__hc_ok(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__drain_listeners(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__quit(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__logging(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__memory(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__reset_counters(const char *query, size_t qlen, dp_admin_resp_t *r);
+
+/* A text/plain answer. */
+void dp_admin__set_text(dp_admin_resp_t *r, int status, const char *text);
 
 /* Query string: percent-decoded value of `key` into out (NUL-terminated),
  * true if present. */

@@ -17,6 +17,13 @@ void dp_admin__buf_puts(dp_buf_t *b, const char *s)
     dp_buf_append(b, s, strlen(s));
 }
 
+void dp_admin__set_text(dp_admin_resp_t *r, int status, const char *text)
+{
+    r->status = status;
+    r->ctype = DP_ADMIN_CT_TEXT;
+    dp_admin__buf_puts(&r->body, text);
+}
+
 void dp_admin__buf_printf(dp_buf_t *b, const char *fmt, ...)
 {
     char tmp[512];

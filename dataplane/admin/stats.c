@@ -122,6 +122,19 @@ dp_stat_group_t *dp_stats_group_new(const char *prefix, const char *const *suffi
     return g;
 }
 
+void dp_stats_reset_counters(void)
+{
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < cap; i++)
+        if (table[i].hash && table[i].stat->kind == DP_STAT_COUNTER)
+            atomic_store_explicit(&table[i].stat->v, 0, memory_order_relaxed);
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g]->n; i++)
+            if (groups[g]->kinds[i] == DP_STAT_COUNTER)
+                atomic_store_explicit(&groups[g]->stats[i].v, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&lock);
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp((*(dp_stat_t *const *)a)->name, (*(dp_stat_t *const *)b)->name);

@@ -65,6 +65,9 @@ typedef struct dp_stat_group {
 dp_stat_group_t *dp_stats_group_new(const char *prefix, const char *const *suffixes, const dp_stat_kind_t *kinds,
                                     size_t n);
 
+/* POST /reset_counters: every counter back to 0 (gauges keep their value). */
+void dp_stats_reset_counters(void);
+
 /* Calls fn for every stat, sorted by name (group members with their
  * composed names; the dp_stat_t given for them is a copy, read it there). */
 void dp_stats_foreach(void (*fn)(const dp_stat_t *s, void *arg), void *arg);

@@ -6,7 +6,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-dp_log_level_t dp_log_level = DP_LOG_INFO;
+_Atomic dp_log_level_t dp_log_level = DP_LOG_INFO;
 
 static const char *const names[] = {"trace", "debug", "info", "warning", "error", "critical", "off"};
 
@@ -23,6 +23,11 @@ int dp_log_set_level(const char *name)
         return 0;
     }
     return -1;
+}
+
+const char *dp_log_level_name(dp_log_level_t lvl)
+{
+    return (unsigned)lvl <= DP_LOG_OFF ? names[lvl] : "info";
 }
 
 void dp_log(dp_log_level_t lvl, const char *fmt, ...)

@@ -337,6 +337,11 @@ void dp_accept_conn(dp_worker_t *w, dp_listener_cfg_t *l, int fd, const dp_socka
     dp_listener_stats_t *ls = dp_listener_stats_of(l);
     dp_stat_inc(ls->cx_total);
     dp_stat_inc(ls->cx_active);
+    if (DP_LOG_ON(DP_LOG_DEBUG)) {
+        char from[64];
+        dp_sockaddr_str((const struct sockaddr_storage *)peer, from, sizeof(from)); /* reads in/in6 only */
+        DP_DEBUG("listener %s: connection from %s", l->name, from);
+    }
     if (!l->any_tls) {
         /* plaintext only: the common case goes straight to its codec */
         const dp_filter_chain_t *fc = dp_filter_chain_select(l, NULL, false, NULL, 0);

@@ -55,4 +55,19 @@ expect_contains "absolute-form target routes by its authority" "$resp" "hello fr
 # Expect: 100-continue is answered by the proxy before the body
 resp=$(python3 "$E2E_DIR/rawhttp.py" "$LISTEN_PORT" 'POST /echo HTTP/1.1\r\nHost: app.localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n' --timeout 1)
 expect_contains "100 Continue sent" "$resp" "HTTP/1.1 100 Continue"
+
+# /logging changes the running level: debug lines appear, then stop again
+expect_eq "POST /logging?level=debug" "$(curl -s -XPOST "$A/logging?level=debug")" "active loggers:
+  dataplane: debug"
+before=$(grep -c '\[debug\]' "$WORK/dataplane.log")
+curl -s -H 'Host: app.localhost' "$P/debugged" >/dev/null
+check "debug lines logged at level debug" test "$(grep -c '\[debug\]' "$WORK/dataplane.log")" -gt "$before"
+curl -s -XPOST "$A/logging?level=info" >/dev/null
+before=$(grep -c '\[debug\]' "$WORK/dataplane.log")
+curl -s -H 'Host: app.localhost' "$P/quiet" >/dev/null
+expect_eq "none at level info" "$(grep -c '\[debug\]' "$WORK/dataplane.log")" "$before"
+check "/memory is Envoy's Memory" bash -c "curl -s '$A/memory' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert int(d[\"allocated\"]) > 0 and int(d[\"total_physical_bytes\"]) > 0'"
+check "a counter is not 0 before /reset_counters" test "$(stat cluster.app.upstream_rq_total)" -gt 0
+expect_eq "POST /reset_counters" "$(curl -s -XPOST "$A/reset_counters")" "OK"
+expect_eq "counters read 0 after it" "$(stat cluster.app.upstream_rq_total)" "0"
 finish

@@ -19,6 +19,7 @@
 #include "dataplane/admin/admin.h"
 #include "dataplane/admin/admin_int.h"
 #include "dataplane/admin/stats.h"
+#include "dataplane/core/log.h"
 #include "dataplane/http1/parser.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
@@ -802,6 +803,73 @@ static void test_http_server(void)
     ev_loop_destroy(ev);
 }
 
+/* POST /logging, GET /memory, POST /reset_counters, and the answers of
+ * /drain_listeners and /quitquitquit that need no running server. */
+static void test_ops(void)
+{
+    dp_log_level_t saved = dp_log_level;
+    const char *b = req("GET", "/logging");
+    CHECK_INT(resp.status, 405);
+    b = req("POST", "/logging");
+    CHECK_INT(resp.status, 200);
+    CHECK_STR(b, "active loggers:\n  dataplane: info\n");
+    b = req("POST", "/logging?level=debug");
+    CHECK_INT(resp.status, 200);
+    CHECK_STR(b, "active loggers:\n  dataplane: debug\n");
+    CHECK_INT(dp_log_level, DP_LOG_DEBUG);
+    b = req("POST", "/logging?dataplane=warning");
+    CHECK_STR(b, "active loggers:\n  dataplane: warning\n");
+    b = req("POST", "/logging?level=loud");
+    CHECK_INT(resp.status, 400);
+    CHECK(strncmp(b, "error: unknown logger level\nusage: ", 35) == 0);
+    b = req("POST", "/logging?http=debug");
+    CHECK_INT(resp.status, 400);
+    CHECK(strncmp(b, "error: unknown logger name\n", 27) == 0);
+    b = req("POST", "/logging?level=debug&dataplane=info");
+    CHECK_INT(resp.status, 400);
+    CHECK_INT(dp_log_level, DP_LOG_WARN); /* a refused call changes nothing */
+    dp_log_level = saved;
+
+    b = req("GET", "/memory");
+    CHECK_INT(resp.status, 200);
+    CHECK_STR(resp.ctype, DP_ADMIN_CT_JSON);
+    json_t *j = parse_body();
+    CHECK(j != NULL);
+    CHECK(atoll(jstr(j, "allocated")) > 0);
+    CHECK(atoll(jstr(j, "heap_size")) >= atoll(jstr(j, "allocated")));
+    CHECK(atoll(jstr(j, "total_physical_bytes")) > 0);
+    CHECK_STR(jstr(j, "total_thread_cache"), "0");
+    json_decref(j);
+
+    dp_stat_t *c = dp_stats_counter("test.ops.counter"), *g = dp_stats_gauge("test.ops.gauge");
+    static const char *const sfx[] = {"rq", "active"};
+    static const dp_stat_kind_t kinds[] = {DP_STAT_COUNTER, DP_STAT_GAUGE};
+    dp_stat_group_t *grp = dp_stats_group_new("test.ops.group", sfx, kinds, 2);
+    dp_stat_add(c, 5);
+    dp_stat_set(g, 7);
+    dp_stat_add(&grp->stats[0], 3);
+    dp_stat_set(&grp->stats[1], 2);
+    b = req("GET", "/reset_counters");
+    CHECK_INT(resp.status, 405);
+    CHECK_INT(dp_stat_get(c), 5);
+    b = req("POST", "/reset_counters");
+    CHECK_STR(b, "OK\n");
+    CHECK_INT(dp_stat_get(c), 0);
+    CHECK_INT(dp_stat_get(&grp->stats[0]), 0);
+    CHECK_INT(dp_stat_get(g), 7); /* gauges keep their value */
+    CHECK_INT(dp_stat_get(&grp->stats[1]), 2);
+
+    /* no main loop here (unit test): graceful cannot be timed */
+    b = req("POST", "/drain_listeners?graceful");
+    CHECK_INT(resp.status, 503);
+    b = req("POST", "/drain_listeners?skip_exit");
+    CHECK_INT(resp.status, 400);
+    CHECK_STR(b, "skip_exit requires graceful\n");
+    /* no quit hook configured */
+    b = req("POST", "/quitquitquit");
+    CHECK_INT(resp.status, 503);
+}
+
 int main(void)
 {
     dp_admin__configure(&info, "/etc/b.yaml");
@@ -816,6 +884,7 @@ int main(void)
     test_server_info();
     test_config_dump();
     test_http_server();
+    test_ops();
     dp_buf_free(&resp.body);
     dp_admin_stop();
     TEST_DONE();
