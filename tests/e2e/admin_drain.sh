@@ -102,12 +102,12 @@ kill -TERM "$DP_PID"; wait "$DP_PID"
 # --- graceful, then the listeners stop; /quitquitquit -----------------------------
 IN_PORT=$(free_port); OUT_PORT=$(free_port); ADMIN_PORT=$(free_port)
 boot "$WORK/boot3.yaml"
-start_dataplane "$WORK/boot3.yaml" --drain-time-s 0.6 || { fail "start 3"; finish; }
+start_dataplane "$WORK/boot3.yaml" --drain-time-s 1.5 || { fail "start 3"; finish; }
 expect_eq "POST /drain_listeners?graceful" "$(post 'drain_listeners?graceful')" "OK"
 expect_eq "a second graceful call while draining is OK too" "$(post 'drain_listeners?graceful')" "OK"
 expect_eq "new connections are still accepted while draining" "$(code "http://127.0.0.1:$OUT_PORT/x")" "200"
 check "at the end of the drain time no listener accepts" \
-    wait_eq yes 3000 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$IN_PORT) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$OUT_PORT) 2>/dev/null && echo yes"
+    wait_eq yes 5000 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$IN_PORT) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$OUT_PORT) 2>/dev/null && echo yes"
 expect_eq "GET /quitquitquit is 405" "$(code "http://127.0.0.1:$ADMIN_PORT/quitquitquit")" "405"
 expect_eq "POST /quitquitquit" "$(post quitquitquit)" "OK"
 check "the process is gone within 3 s" wait_eq gone 3000 bash -c "kill -0 $DP_PID 2>/dev/null || echo gone"
