@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <regex.h>
 #include <stdio.h>
@@ -165,15 +164,16 @@ void dp_admin__refresh_stats(void)
                : strcmp(state, "PRE_INITIALIZING") == 0 ? 2
                                                         : 3;
     uint64_t now = dp_wall_ms();
-    struct mallinfo2 mi = mallinfo2();
+    size_t allocated, heap_size, free_bytes;
+    dp_admin__malloc_stats(&allocated, &heap_size, &free_bytes);
     dp_stat_set(dp_stats_gauge("server.live"), code == 0);
     dp_stat_set(dp_stats_gauge("server.state"), code);
     dp_stat_set(
         dp_stats_gauge("server.uptime"),
         (int64_t)(st->start_wall_ms && now > st->start_wall_ms ? (now - st->start_wall_ms) / 1000 : 0));
     dp_stat_set(dp_stats_gauge("server.concurrency"), st->concurrency);
-    dp_stat_set(dp_stats_gauge("server.memory_allocated"), (int64_t)mi.uordblks);
-    dp_stat_set(dp_stats_gauge("server.memory_heap_size"), (int64_t)(mi.arena + mi.hblkhd));
+    dp_stat_set(dp_stats_gauge("server.memory_allocated"), (int64_t)allocated);
+    dp_stat_set(dp_stats_gauge("server.memory_heap_size"), (int64_t)heap_size);
     dp_stat_set(dp_stats_gauge("server.total_connections"), (int64_t)dp_workers_conns());
     dp_stat_set(dp_stats_gauge("server.parent_connections"), 0);
     dp_stat_set(dp_stats_gauge("server.hot_restart_epoch"), 0);

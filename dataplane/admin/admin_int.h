@@ -72,6 +72,10 @@ void dp_admin__logging(const char *query, size_t qlen, dp_admin_resp_t *r);
 void dp_admin__memory(const char *query, size_t qlen, dp_admin_resp_t *r);
 void dp_admin__reset_counters(const char *query, size_t qlen, dp_admin_resp_t *r);
 
+/* The allocator's bytes in use, its heap, its free bytes (admin_ops.c):
+ * glibc's mallinfo2, or ASan's allocator under ASan. */
+void dp_admin__malloc_stats(size_t *allocated, size_t *heap_size, size_t *free_bytes);
+
 /* A text/plain answer. */
 void dp_admin__set_text(dp_admin_resp_t *r, int status, const char *text);
 

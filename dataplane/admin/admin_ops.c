@@ -6,6 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+/* the sanitizer runtime's (sanitizer/allocator_interface.h, which gcc 12
+ * does not ship) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+size_t __sanitizer_get_heap_size(void);
+size_t __sanitizer_get_free_bytes(void);
+#endif
 
 #include "dataplane/admin/admin_int.h"
 #include "dataplane/admin/stats.h"
@@ -107,13 +114,29 @@ void dp_admin__logging(const char *q, size_t ql, dp_admin_resp_t *r)
     dp_admin__buf_printf(&r->body, "  dataplane: %s\n", dp_log_level_name(dp_log_level));
 }
 
-/* GET /memory: Envoy's admin.v3.Memory, from glibc's allocator and the
+void dp_admin__malloc_stats(size_t *allocated, size_t *heap_size, size_t *free_bytes)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's allocator replaces glibc's, whose mallinfo2 then reads 0 */
+    *allocated = __sanitizer_get_current_allocated_bytes();
+    *heap_size = __sanitizer_get_heap_size();
+    *free_bytes = __sanitizer_get_free_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    *allocated = mi.uordblks;
+    *heap_size = mi.arena + mi.hblkhd;
+    *free_bytes = mi.fordblks;
+#endif
+}
+
+/* GET /memory: Envoy's admin.v3.Memory, from the allocator and the
  * resident set (64-bit numbers as JSON strings, the proto3 mapping). */
 void dp_admin__memory(const char *q, size_t ql, dp_admin_resp_t *r)
 {
     (void)q;
     (void)ql;
-    struct mallinfo2 mi = mallinfo2();
+    size_t allocated, heap_size, free_bytes;
+    dp_admin__malloc_stats(&allocated, &heap_size, &free_bytes);
     unsigned long size = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
@@ -131,7 +154,7 @@ void dp_admin__memory(const char *q, size_t ql, dp_admin_resp_t *r)
                          "  \"total_thread_cache\": \"0\",\n"
                          "  \"total_physical_bytes\": \"%lu\"\n"
                          "}\n",
-                         mi.uordblks, mi.arena + mi.hblkhd, mi.fordblks,
+                         allocated, heap_size, free_bytes,
                          resident * (unsigned long)sysconf(_SC_PAGESIZE));
 }
 
