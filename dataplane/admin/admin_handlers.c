@@ -730,6 +730,7 @@ static const struct endpoint {
     handler_fn fn;
 } endpoints[] = {
     {"/", "Admin home page", false, h_help},
+    {"/certs", "print certs on machine", false, dp_admin__certs},
     {"/clusters", "upstream cluster status", false, h_clusters},
     {"/config_dump", "dump current Envoy configs (experimental)", false, dp_admin__config_dump},
     {"/drain_listeners", "drain listeners", true, dp_admin__drain_listeners},

@@ -71,6 +71,7 @@ void dp_admin__quit(const char *query, size_t qlen, dp_admin_resp_t *r);
 void dp_admin__logging(const char *query, size_t qlen, dp_admin_resp_t *r);
 void dp_admin__memory(const char *query, size_t qlen, dp_admin_resp_t *r);
 void dp_admin__reset_counters(const char *query, size_t qlen, dp_admin_resp_t *r);
+void dp_admin__certs(const char *query, size_t qlen, dp_admin_resp_t *r); /* admin_certs.c */
 
 /* The allocator's bytes in use, its heap, its free bytes (admin_ops.c):
  * glibc's mallinfo2, or ASan's allocator under ASan. */

@@ -124,6 +124,24 @@ const char *dp_tls_cipher(const dp_sock_t *s);
  * freeing the SSL object; tls_offload.c). */
 bool dp_tls_handed_over(const dp_sock_t *s);
 
+/* A certificate of a context as /certs shows it (Envoy's admin.v3.
+ * CertificateDetails; tls_certs.c). */
+#define DP_TLS_MAX_SANS 16
+typedef struct dp_tls_cert_info {
+    bool ca;                       /* a trusted CA, else a configured certificate's leaf */
+    char serial[96];               /* lowercase hex */
+    int64_t not_before, not_after; /* Unix seconds */
+    size_t n_sans;
+    struct {
+        const char *kind; /* "dns", "uri", "ip_address" */
+        char value[256];
+    } sans[DP_TLS_MAX_SANS];
+} dp_tls_cert_info_t;
+
+/* Calls fn for the leaf of each of c's certificates, then for each trusted
+ * CA of its validation context; ci lives during the call. */
+void dp_tls_ctx_certs(const dp_tls_ctx_t *c, void (*fn)(void *arg, const dp_tls_cert_info_t *ci), void *arg);
+
 /* The transport ops of a TLS socket (s->tops after dp_tls_accept/connect). */
 extern const dp_transport_ops_t dp_transport_tls;
 

@@ -50,6 +50,8 @@ static void ctx_free(dp_tls_ctx_t *c)
     free(c->groups);
     SSL_SESSION_free(c->session);
     free(c->session_sni);
+    sk_X509_pop_free(c->leaves, X509_free);
+    sk_X509_pop_free(c->cas, X509_free);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -165,11 +167,23 @@ static const char *key_type(const EVP_PKEY *k)
     }
 }
 
+/* A reference to x in *list (made on first use), for /certs. */
+static int keep(STACK_OF(X509) * *list, X509 *x)
+{
+    if (*list == NULL && (*list = sk_X509_new_null()) == NULL)
+        return -1;
+    if (!sk_X509_push(*list, x))
+        return -1;
+    X509_up_ref(x);
+    return 0;
+}
+
 /* One certificate chain and its key into the context: OpenSSL keeps one
  * per key type and picks by what the client supports. */
-static int load_cert(SSL_CTX *ctx, const dp_tls_cert_t *cert, size_t i, const char **types, EVP_MD_CTX *sid,
+static int load_cert(dp_tls_ctx_t *c, const dp_tls_cert_t *cert, size_t i, const char **types, EVP_MD_CTX *sid,
                      char *errbuf, size_t errlen)
 {
+    SSL_CTX *ctx = c->ssl;
     int rc = -1;
     EVP_PKEY *key = NULL;
     BIO *kb = NULL;
@@ -222,6 +236,10 @@ static int load_cert(SSL_CTX *ctx, const dp_tls_cert_t *cert, size_t i, const ch
         goto out;
     }
     EVP_DigestUpdate(sid, cert->chain_pem, cert->chain_len);
+    if (keep(&c->leaves, leaf) != 0) {
+        fail(errbuf, errlen, "certificate %zu: out of memory", i);
+        goto out;
+    }
     rc = 0;
 out:
     EVP_PKEY_free(key);
@@ -230,8 +248,9 @@ out:
     return rc;
 }
 
-static int load_ca(SSL_CTX *ctx, const char *pem, size_t len, char *errbuf, size_t errlen)
+static int load_ca(dp_tls_ctx_t *c, const char *pem, size_t len, char *errbuf, size_t errlen)
 {
+    SSL_CTX *ctx = c->ssl;
     STACK_OF(X509) *certs = sk_X509_new_null();
     int rc = -1;
     if (certs == NULL || read_certs(pem, len, certs) <= 0) {
@@ -247,6 +266,10 @@ static int load_ca(SSL_CTX *ctx, const char *pem, size_t len, char *errbuf, size
                 continue;
             }
             fail(errbuf, errlen, "validation_context: trusted_ca certificate %d rejected", i);
+            goto out;
+        }
+        if (keep(&c->cas, sk_X509_value(certs, i)) != 0) {
+            fail(errbuf, errlen, "validation_context: out of memory");
             goto out;
         }
     }
@@ -581,7 +604,7 @@ dp_tls_ctx_t *dp_tls_ctx_new(const dp_tls_opts_t *o, char *errbuf, size_t errlen
         goto fail_ctx;
     }
     for (size_t i = 0; i < o->n_certs; i++)
-        if (load_cert(ctx, &o->certs[i], i, types, sid, errbuf, errlen) != 0)
+        if (load_cert(c, &o->certs[i], i, types, sid, errbuf, errlen) != 0)
             goto fail_ctx;
 
     if (set_versions(ctx, &o->params, errbuf, errlen) != 0)
@@ -601,7 +624,7 @@ dp_tls_ctx_t *dp_tls_ctx_new(const dp_tls_opts_t *o, char *errbuf, size_t errlen
         goto fail_ctx;
 
     if (o->ca_pem) {
-        if (load_ca(ctx, o->ca_pem, o->ca_len, errbuf, errlen) != 0)
+        if (load_ca(c, o->ca_pem, o->ca_len, errbuf, errlen) != 0)
             goto fail_ctx;
         EVP_DigestUpdate(sid, o->ca_pem, o->ca_len);
     }

@@ -41,6 +41,9 @@ struct dp_tls_ctx {
     pthread_mutex_t lock;
     SSL_SESSION *session;
     char *session_sni;
+    /* what /certs shows (tls_certs.c): the leaf of each configured
+     * certificate, the trusted CAs; references held, read-only */
+    STACK_OF(X509) *leaves, *cas;
 };
 
 /* A TLS connection. OpenSSL runs the handshake; a server connection on

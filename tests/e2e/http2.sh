@@ -25,7 +25,8 @@ TLS=
 if [ -f "$DP_SRC/xds/translate_tls.c" ] && ! grep -q PLACEHOLDER "$DP_SRC/dataplane/transport/tls.c"; then
     TLS=1
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 2 \
-        -subj "/CN=h2.test" -addext "subjectAltName=DNS:h2.test" 2>/dev/null
+        -subj "/CN=h2.test" -addext "subjectAltName=DNS:h2.test,IP:127.0.0.1,IP:2001:db8::1,URI:spiffe://e2e/h2" \
+        2>/dev/null
 fi
 
 # routes shared by both listeners: the upstream's paths, direct 204/304,
@@ -254,6 +255,16 @@ if [ -n "$TLS" ]; then
     expect_contains "... x-forwarded-proto https" "$out" '["x-forwarded-proto", "https"]'
     out=$(curl -s --http1.1 $R -w '\n%{http_code} %{http_version}' "$T/echo")
     expect_contains "TLS with ALPN http/1.1 on the same listener: HTTP/1.1" "$out" $'\n200 1.1'
+    # /certs: the listener's certificate, as openssl reads it
+    serial=$(openssl x509 -noout -serial -in "$WORK/cert.pem" | cut -d= -f2 | tr 'A-F' 'a-f')
+    end=$(date -u -d "$(openssl x509 -noout -enddate -in "$WORK/cert.pem" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+    got=$(curl -s "http://127.0.0.1:$ADMIN_PORT/certs" | $PY -c '
+import json, sys
+c = json.load(sys.stdin)["certificates"]
+d = c[0]["cert_chain"][0]
+print(len(c), len(c[0]["ca_cert"]), d["serial_number"], d["subject_alt_names"], d["expiration_time"], d["days_until_expiration"])')
+    expect_eq "/certs: the TLS listener's certificate" "$got" \
+        "1 0 $serial [{'dns': 'h2.test'}, {'ip_address': '127.0.0.1'}, {'ip_address': '2001:db8::1'}, {'uri': 'spiffe://e2e/h2'}] $end 1"
     got=$(curl -s --http2 $R "$T/bytes/5242880" | sha256sum | cut -d' ' -f1)
     expect_eq "TLS h2: 5 MB response whole" "$got" "$want5"
     out=$(curl -s --http2 $R --data-binary @"$WORK/up.bin" "$T/upload")

@@ -147,4 +147,14 @@ PYEOF
     expect_eq "HTTP/2 over TLS (ALPN h2) to a gRPC server" "$out" "ok tls:hi OK"
     expect_eq "an h2 connection" "$(stat cluster.tls2.upstream_cx_http2_total)" "1"
 fi
+
+# /certs: a context per TLS cluster (by name: badca, tls1, tls2), each with its trusted CA
+serial() { openssl x509 -noout -serial -in "$1" | cut -d= -f2 | tr 'A-F' 'a-f'; }
+got=$(curl -s "http://127.0.0.1:$ADMIN_PORT/certs" | $PY -c '
+import json, sys
+for c in json.load(sys.stdin)["certificates"]:
+    print(",".join(d["serial_number"] for d in c["ca_cert"]), len(c["cert_chain"]))')
+expect_eq "/certs: the clusters' trusted CAs" "$got" "$(serial "$C/other.pem") 0
+$(serial "$C/ca.pem") 0
+$(serial "$C/ca.pem") 0"
 finish
