@@ -19,6 +19,7 @@
 #include "dataplane/core/common.h"
 #include "dataplane/http/access_log.h"
 #include "dataplane/http/route.h"
+#include "dataplane/server/drain.h"
 #include "dataplane/server/worker.h"
 #include "filters/router.h"
 
@@ -322,6 +323,8 @@ void dp_stream_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
     }
     if (end_stream)
         s->resp_done = true;
+    if (status >= 200 && s->ops->drain && dp_drain_close(s->listener, s->worker))
+        s->ops->drain(s); /* Envoy's HCM asks its drain decision here too */
     s->ops->send_head(s, status, h, content_length, end_stream);
 }
 

@@ -45,6 +45,11 @@ typedef struct dp_stream_ops {
      * section, HTTP/2 HEADERS with END_STREAM). May be NULL in a codec
      * that cannot carry them: the stream then ends with an empty body. */
     void (*send_trailers)(dp_stream_t *s, dp_headers_t *h);
+    /* The server drains (dataplane/server/drain.h): the connection closes
+     * after this response (HTTP/1.1 "connection: close"; HTTP/2 a GOAWAY
+     * shutdown notice, the final one after the HCM's drain_timeout). Called
+     * by dp_stream_send_head before send_head. May be NULL. */
+    void (*drain)(dp_stream_t *s);
 } dp_stream_ops_t;
 
 /* Envoy's response flags, as bits (access log %RESPONSE_FLAGS%). */

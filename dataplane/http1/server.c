@@ -12,7 +12,6 @@
 #include "dataplane/http/hcm.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/http1/parser.h"
-#include "dataplane/server/drain.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/transport/sock.h"
 
@@ -411,9 +410,7 @@ static void h1_send_head(dp_stream_t *s, int status, dp_headers_t *h, int64_t co
     dp_buf_t *out = &c->sock->out;
     char line[64];
     if (c->state == H1S_BODY || c->draining)
-        c->keep_alive = false; /* body not read to the end: can't find the next request */
-    else if (c->keep_alive && dp_drain_close(c->link.listener, worker_of(c)))
-        c->keep_alive = false; /* the server drains (dataplane/server/drain.h) */
+        c->keep_alive = false; /* body not read to the end, or draining: no next request */
     c->resp_no_body = c->is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
     c->resp_chunked = c->resp_until_close = false;
     /* "HTTP/1.1 200 OK\r\n" without printf: this runs for every response */
@@ -523,12 +520,20 @@ static void h1_reset(dp_stream_t *s)
     conn_close(c);
 }
 
+static void drain_conn(dp_conn_link_t *l, bool hard);
+
+static void h1_drain(dp_stream_t *s)
+{
+    drain_conn(&conn_of(s)->link, false);
+}
+
 static const dp_stream_ops_t h1_ops = {
     .send_head = h1_send_head,
     .send_body = h1_send_body,
     .pending = h1_pending,
     .read_body = h1_read_body,
     .reset = h1_reset,
+    .drain = h1_drain,
 };
 
 /* --- connection life cycle ---------------------------------------------- */

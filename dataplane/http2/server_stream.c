@@ -20,7 +20,6 @@
 #include "dataplane/core/common.h"
 #include "dataplane/core/log.h"
 #include "dataplane/http2/server_int.h"
-#include "dataplane/server/drain.h"
 
 #define FREE_LIST_MAX 8
 
@@ -498,8 +497,6 @@ static void h2_send_head(dp_stream_t *s, int status, dp_headers_t *hd, int64_t c
         DP_DEBUG("h2: stream %d: response not submitted: %s", h->id, nghttp2_strerror(rv));
         h->has_provider = 0;
         dp_h2__stream_reset(h, NGHTTP2_INTERNAL_ERROR);
-    } else if (status >= 200 && !c->draining && dp_drain_close(c->link.listener, c->w)) {
-        dp_h2__drain(c, false); /* the server drains (dataplane/server/drain.h) */
     }
     h->last_activity_ms = dp_h2__now_ms(c);
     dp_h2__kick(c);
@@ -563,6 +560,13 @@ static void h2_send_trailers(dp_stream_t *s, dp_headers_t *hd)
     resume(h);
 }
 
+static void h2_drain(dp_stream_t *s)
+{
+    dp_h2_conn_t *c = h2s_of(s)->c;
+    if (!c->draining)
+        dp_h2__drain(c, false); /* the session pump sends the notice */
+}
+
 const dp_stream_ops_t dp_h2__stream_ops = {
     .send_head = h2_send_head,
     .send_body = h2_send_body,
@@ -570,6 +574,7 @@ const dp_stream_ops_t dp_h2__stream_ops = {
     .read_body = h2_read_body,
     .reset = h2_reset,
     .send_trailers = h2_send_trailers,
+    .drain = h2_drain,
 };
 
 void dp_h2__stream_response_sent(dp_h2_stream_t *h)

@@ -11,8 +11,9 @@
  *    always (immediate) while the listeners keep accepting; then the
  *    listeners stop (dp_config_stop_listeners), unless skip_exit. With
  *    inboundonly, only listeners with traffic_direction INBOUND.
- * Listeners modified or removed by LDS drain on their own (worker.c);
- * SIGTERM is main.c's. */
+ * dp_stream_send_head asks dp_drain_close for every final response and
+ * has the codec act (dp_stream_ops_t.drain). Listeners modified or removed
+ * by LDS drain on their own (worker.c); SIGTERM is main.c's. */
 #ifndef DP_SERVER_DRAIN_H
 #define DP_SERVER_DRAIN_H
 
